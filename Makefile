@@ -1,0 +1,54 @@
+# simsource — the two commands of the README, plus bench, app and clean.
+# Every target creates .venv if it is missing and installs what it needs.
+PYTHON ?= python3
+VENV   ?= .venv
+BIN     = $(VENV)/bin
+N      ?= 100
+JOBS   ?= 2
+
+.PHONY: run test bench app clean lint typecheck
+
+$(BIN)/python:
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+
+$(VENV)/.installed-base: pyproject.toml | $(BIN)/python
+	$(BIN)/python -m pip install --quiet -e .
+	touch $@
+
+$(VENV)/.installed-dev: pyproject.toml | $(BIN)/python
+	$(BIN)/python -m pip install --quiet -e ".[dev,app,dask]"
+	touch $@ $(VENV)/.installed-base
+
+## make run: Monte Carlo comparison of the single- and four-supplier Nacka scenarios
+run: $(VENV)/.installed-base
+	$(BIN)/simsource compare nacka-single nacka-multi-10 nacka-multi -n $(N) -j $(JOBS) \
+		--seed 2017 --out results/nacka
+	$(BIN)/simsource plot results/nacka
+	$(BIN)/simsource report results/nacka -o results/nacka/report.html
+	@echo "results: results/nacka (comparison.csv, plots/, report.html)"
+
+## make test: lint, type-check and the test suite
+test: $(VENV)/.installed-dev
+	$(BIN)/ruff check simsource tests benchmarks
+	$(BIN)/mypy
+	$(BIN)/python -m pytest
+
+lint: $(VENV)/.installed-dev
+	$(BIN)/ruff check simsource tests benchmarks
+
+typecheck: $(VENV)/.installed-dev
+	$(BIN)/mypy
+
+## make bench: benchmark suite (ratios against bare SimPy measured in the same run)
+bench: $(VENV)/.installed-dev
+	$(BIN)/python -m benchmarks.run
+
+## make app: the teaching web page on http://127.0.0.1:8501
+app: $(VENV)/.installed-dev
+	$(BIN)/simsource app
+
+clean:
+	rm -rf $(VENV) build dist *.egg-info .pytest_cache .mypy_cache .ruff_cache .hypothesis
+	find . -name __pycache__ -type d -prune -exec rm -rf {} +
+	find results -mindepth 1 ! -name README.md -exec rm -rf {} + 2>/dev/null || true

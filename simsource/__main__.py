@@ -1,0 +1,3 @@
+from simsource.cli import main
+
+main(prog_name="simsource")

@@ -1,0 +1,456 @@
+"""The scenario schema: every parameter of MODEL.md §3–§5 with default, unit and description.
+
+Each numeric parameter also declares a *plausible range* (``json_schema_extra["range"]``) that
+sensitivity analysis samples from. All models are frozen and reject unknown keys.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+AREAS: tuple[str, ...] = ("network", "operations", "security", "telephony", "workplace")
+DOMAINS: tuple[str, ...] = ("it", "business", "new_service")
+RESPONSIBILITIES: tuple[str, ...] = ("supplier", "shared", "internal")
+PARTNERSHIP_DIMENSIONS: tuple[str, ...] = (
+    "colocation",
+    "mandate",
+    "information",
+    "autonomy",
+    "intensity",
+)
+PRESETS: dict[str, float] = {"light": 0.2, "heavy": 0.9}
+
+Area = Literal["network", "operations", "security", "telephony", "workplace"]
+Responsibility = Literal["supplier", "shared", "internal"]
+
+
+def P(
+    default: Any,
+    description: str,
+    unit: str = "",
+    *,
+    lo: float | None = None,
+    hi: float | None = None,
+    ge: float | None = None,
+    le: float | None = None,
+    gt: float | None = None,
+) -> Any:
+    """A documented parameter: default, one-line description, unit and plausible range."""
+    extra: dict[str, Any] = {"unit": unit}
+    if lo is not None and hi is not None:
+        extra["range"] = [lo, hi]
+    return Field(
+        default=default, description=description, ge=ge, le=le, gt=gt, json_schema_extra=extra
+    )
+
+
+class Frozen(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True, validate_default=True)
+
+
+class DomainMix(Frozen):
+    it: float = P(0.34, "share of ideas in domain 1: IT as tool/infrastructure", "share", ge=0, le=1)
+    business: float = P(0.33, "share in domain 2: business development (VU)", "share", ge=0, le=1)
+    new_service: float = P(0.33, "share in domain 3: new services/areas", "share", ge=0, le=1)
+
+    @model_validator(mode="after")
+    def _sums_to_one(self) -> DomainMix:
+        total = self.it + self.business + self.new_service
+        if abs(total - 1.0) > 1e-6:
+            raise ValueError(f"domain mix must sum to 1 (it + business + new_service = {total:g})")
+        return self
+
+    def as_tuple(self) -> tuple[float, float, float]:
+        return (self.it, self.business, self.new_service)
+
+
+class RunSettings(Frozen):
+    years: float = P(4.0, "simulated years including warm-up", "years", gt=0, le=50)
+    warmup_years: float = P(1.0, "years discarded before KPIs are measured", "years", ge=0)
+    working_days_per_year: int = P(220, "working days in a year (the clock's unit is a working day)",
+                                   "days", gt=0, le=366)
+    areas: tuple[Area, ...] = P(("network", "operations", "security", "telephony"),
+                                "technical areas in use; each must be owned by exactly one supplier")
+
+    @model_validator(mode="after")
+    def _warmup_shorter(self) -> RunSettings:
+        if self.warmup_years >= self.years:
+            raise ValueError(
+                f"warmup_years ({self.warmup_years:g}) must be shorter than years ({self.years:g})"
+            )
+        if len(set(self.areas)) != len(self.areas) or not self.areas:
+            raise ValueError("areas must be a non-empty list without repeats")
+        return self
+
+
+class Supplier(Frozen):
+    title: str = P("", "display name of the supplier")
+    areas: tuple[Area, ...] = P((), "technical areas this supplier owns")
+    staff: int = P(8, "supplier staff serving incidents and project work", "persons",
+                   ge=1, lo=3, hi=30)
+    proactive: float = P(0.5, "proactive ability: drives supplier ideas and fee improvement",
+                         "0..1", ge=0, le=1, lo=0.1, hi=0.9)
+    reactive: float = P(0.5, "reactive ability: how fast and cheaply change work is taken on",
+                        "0..1", ge=0, le=1, lo=0.1, hi=0.9)
+    ideas_per_year: float = P(12.0, "ideas per year at proactive = 1 (rate = this x proactive)",
+                              "ideas/year", ge=0, lo=0, hi=30)
+    annual_fee_msek: float = P(15.0, "yearly operations fee for the supplier's areas",
+                               "MSEK/year", ge=0, lo=5, hi=80)
+    improvement_per_year: float = P(0.03, "continuous-improvement clause at proactive = 1: yearly "
+                                    "fee reduction = this x proactive", "share/year",
+                                    ge=0, le=0.5, lo=0, hi=0.06)
+    day_rate_ksek: float = P(9.0, "price of one supplier person-day of change/project work",
+                             "kSEK/day", ge=0, lo=7, hi=14)
+    change_markup: float = P(0.1, "markup on change/project work (0.1 competing, 0.4 locked-in)",
+                             "share", ge=0, le=2, lo=0.1, hi=0.4)
+    max_response_delay_days: float = P(15.0, "mean delay before a fully non-reactive supplier "
+                                       "starts project work (mean delay = this x (1 - reactive))",
+                                       "days", ge=0, lo=5, hi=30)
+
+
+class IdeaSource(Frozen):
+    rate_per_year: float = P(60.0, "ideas per year from this source (Poisson)", "ideas/year",
+                             ge=0, lo=0, hi=200)
+    domain_mix: DomainMix = Field(default_factory=DomainMix, description="domain mix of its ideas")
+    screening_pass: float | None = P(None, "screening pass probability for this source "
+                                     "(default: funnel.screening_pass)", "probability", ge=0, le=1)
+
+
+def _default_sources() -> dict[str, IdeaSource]:
+    return {
+        "business_units": IdeaSource(
+            rate_per_year=120.0,
+            domain_mix=DomainMix(it=0.15, business=0.6, new_service=0.25),
+        ),
+        "digital_unit": IdeaSource(
+            rate_per_year=50.0, domain_mix=DomainMix(it=0.5, business=0.3, new_service=0.2)
+        ),
+        "citizens": IdeaSource(
+            rate_per_year=40.0,
+            domain_mix=DomainMix(it=0.05, business=0.35, new_service=0.6),
+            screening_pass=0.15,
+        ),
+    }
+
+
+class Ideas(Frozen):
+    sources: dict[str, IdeaSource] = Field(default_factory=_default_sources,
+                                           description="internal and citizen idea sources")
+    supplier_domain_mix: DomainMix = Field(
+        default_factory=lambda: DomainMix(it=0.6, business=0.3, new_service=0.1),
+        description="domain mix of supplier-originated ideas",
+    )
+    supplier_business_pass_factor: float = P(
+        0.5, "screening pass of supplier ideas in business development is multiplied by this "
+        "(suppliers lack business knowledge)", "factor", ge=0, le=1, lo=0.3, hi=1.0)
+    areas_needed_probs: tuple[float, ...] = P(
+        (0.55, 0.3, 0.15), "probability an idea needs 1, 2, 3, … supplier areas", "probabilities")
+    value_msek_per_year_mean: float = P(0.4, "mean yearly benefit of an implemented idea "
+                                        "(lognormal)", "MSEK/year", ge=0, lo=0.1, hi=1.5)
+    value_sigma: float = P(1.0, "lognormal sigma of idea value", "", ge=0, lo=0.5, hi=1.5)
+
+    @model_validator(mode="after")
+    def _probs(self) -> Ideas:
+        p = self.areas_needed_probs
+        if not p or any(x < 0 for x in p) or abs(sum(p) - 1.0) > 1e-6:
+            raise ValueError("areas_needed_probs must be non-negative and sum to 1")
+        return self
+
+
+class Funnel(Frozen):
+    attrition: bool = P(True, "false: every idea passes every stage (textbook reduction)")
+    screening_pass: float = P(0.25, "screening pass probability (Stevens & Burley 1997)",
+                              "probability", ge=0, le=1, lo=0.10, hi=0.45)
+    matching_pass: float = P(0.5, "matching pass probability (assumption: public innovation is "
+                             "mostly reuse)", "probability", ge=0, le=1, lo=0.3, hi=0.7)
+    screening_effort_days: float = P(1.0, "mean coordinator effort to screen an idea "
+                                     "(exponential)", "person-days", gt=0, lo=0.5, hi=2.0)
+    matching_effort_days: float = P(4.0, "mean coordinator effort to match an idea with a need "
+                                    "owner (exponential)", "person-days", gt=0, lo=2.0, hi=8.0)
+    need_owner_delay_days: float = P(5.0, "mean wait for the business need owner during "
+                                     "matching (exponential)", "days", ge=0, lo=0, hi=15)
+    project_effort_days_mean: float = P(50.0, "mean planned project effort (lognormal)",
+                                        "person-days", gt=0, lo=25, hi=100)
+    project_effort_sigma: float = P(0.6, "lognormal sigma of planned project effort", "",
+                                    ge=0, lo=0.3, hi=1.0)
+    integration_effort_per_extra_supplier: float = P(
+        0.25, "extra project effort per additional supplier involved (interfaces)", "share",
+        ge=0, lo=0.1, hi=0.5)
+    overrun_mean: float = P(0.24, "mean schedule/effort overrun of projects (Budzier & "
+                            "Flyvbjerg 2011)", "share", ge=0, lo=0.1, hi=0.5)
+    overrun_sigma: float = P(0.417, "lognormal sigma of the overrun factor (gives 1 in 6 ≈ +70 %)",
+                             "", ge=0, lo=0.2, hi=0.6)
+    project_lead_share: float = P(0.15, "share of the coordinators' project effort that is "
+                                  "project leadership (rest: specification, testing, rollout)",
+                                  "share", ge=0, le=1)
+    work_chunk_days: float = P(5.0, "project work is done in chunks of this many person-days, so "
+                               "operations can interleave", "person-days", gt=0)
+    max_project_workers: int = P(3, "coordinators that can work on one project at once",
+                                 "persons", ge=1, le=20)
+
+
+class ResponsibilityMatrix(Frozen):
+    it: Responsibility = P("shared", "who leads innovation in domain 1 (IT) — Fig. 4 row")
+    business: Responsibility = P("shared", "who leads business development (VU)")
+    new_service: Responsibility = P("internal", "who leads new services (uses the VU column)")
+    success_supplier_it: float = P(0.65, "project success, supplier-led IT (Fig. 4 cell 1)",
+                                   "probability", ge=0, le=1, lo=0.5, hi=0.8)
+    success_supplier_business: float = P(0.35, "project success, supplier-led VU (cell 2): "
+                                         "suppliers lack business knowledge", "probability",
+                                         ge=0, le=1, lo=0.2, hi=0.5)
+    success_shared_it: float = P(0.7, "project success, shared IT (cell 3)", "probability",
+                                 ge=0, le=1, lo=0.5, hi=0.85)
+    success_shared_business: float = P(0.6, "project success, shared VU (cell 4; PDMA 2004 59 %)",
+                                       "probability", ge=0, le=1, lo=0.4, hi=0.8)
+    success_internal_it: float = P(0.55, "project success, internal IT (cell 5)", "probability",
+                                   ge=0, le=1, lo=0.4, hi=0.75)
+    success_internal_business: float = P(0.6, "project success, internal VU (cell 6)",
+                                         "probability", ge=0, le=1, lo=0.4, hi=0.8)
+    supplier_effort_share_supplier: float = P(0.85, "share of project effort carried by "
+                                              "suppliers when supplier-led", "share", ge=0, le=1)
+    supplier_effort_share_shared: float = P(0.5, "supplier share of effort when shared",
+                                            "share", ge=0, le=1)
+    supplier_effort_share_internal: float = P(0.15, "supplier share of effort when internal",
+                                              "share", ge=0, le=1)
+
+    def cell(self, domain: str) -> Responsibility:
+        resp: Responsibility = getattr(self, domain)
+        return resp
+
+    def success(self, domain: str) -> float:
+        column = "it" if domain == "it" else "business"
+        value: float = getattr(self, f"success_{self.cell(domain)}_{column}")
+        return value
+
+    def supplier_share(self, domain: str) -> float:
+        value: float = getattr(self, f"supplier_effort_share_{self.cell(domain)}")
+        return value
+
+
+class StaffStep(Frozen):
+    until_day: float = P(220.0, "this staff level holds until this day", "days", gt=0)
+    staff: int = P(10, "coordinators employed until until_day", "persons", ge=0)
+    consultants: int = P(0, "consultants until until_day", "persons", ge=0)
+
+
+class Coordination(Frozen):
+    staff: int = P(10, "digitalisation-unit coordinators (steady state, after any plan steps)",
+                   "persons", ge=0, le=500, lo=6, hi=40)
+    consultants: int = P(0, "consultants working as coordinators (steady state)", "persons",
+                         ge=0, le=500, lo=0, hi=15)
+    plan: tuple[StaffStep, ...] = P((), "earlier staffing levels (ramp), in day order")
+    staff_cost_msek_per_year: float = P(0.85, "yearly cost of one employed coordinator",
+                                        "MSEK/year", ge=0, lo=0.7, hi=1.1)
+    consultant_cost_msek_per_year: float = P(1.6, "yearly cost of one full-time consultant",
+                                             "MSEK/year", ge=0, lo=1.2, hi=2.2)
+    governance: bool = P(True, "false: no periodic supplier governance work")
+    governance_interval_days: float = P(10.0, "supplier governance happens in cycles of this "
+                                        "length", "days", gt=0, lo=5, hi=20)
+    governance_fte_per_supplier: float = P(
+        0.8, "coordination effort a per supplier (vendor management 0.2 FTE, Forrester, plus "
+        "contract follow-up; assumption calibrated to ops ≈ 1/3 of unit effort)", "FTE",
+        ge=0, lo=0.2, hi=1.5)
+    governance_fte_per_pair: float = P(
+        0.4, "coordination effort b per supplier pair (interfaces, Brooks n(n-1)/2)", "FTE",
+        ge=0, lo=0.1, hi=0.8)
+    triage_effort_days: float = P(0.5, "mean coordinator effort to triage a cross-supplier "
+                                  "incident (exponential)", "person-days", gt=0, lo=0.25, hi=1.0)
+
+    @model_validator(mode="after")
+    def _plan_sorted(self) -> Coordination:
+        days = [s.until_day for s in self.plan]
+        if days != sorted(days) or len(set(days)) != len(days):
+            raise ValueError("plan steps must be in strictly increasing until_day order")
+        if self.staff + self.consultants == 0:
+            raise ValueError("staff + consultants must be at least 1")
+        return self
+
+
+class Partnership(Frozen):
+    preset: Literal["light", "heavy", "custom"] = P(
+        "light", "light (≈0.2 on every dimension) or heavy (≈0.9); explicit dimensions win")
+    colocation: float = P(0.2, "0 distributed … 1 one place: hand-off delays, co-location speed-up",
+                          "0..1", ge=0, le=1, lo=0, hi=1)
+    mandate: float = P(0.2, "0 decisions by others … 1 decides itself: escalation to the line",
+                       "0..1", ge=0, le=1, lo=0, hi=1)
+    information: float = P(0.2, "0 batches … 1 continuous: stage transitions wait for sync points",
+                           "0..1", ge=0, le=1, lo=0, hi=1)
+    autonomy: float = P(0.2, "0 inside line org … 1 independent: innovation pre-empted by "
+                        "operations with probability 1 - autonomy", "0..1", ge=0, le=1, lo=0, hi=1)
+    intensity: float = P(0.2, "0 part-time … 1 dedicated: task-switching loss (Weinberg)", "0..1",
+                         ge=0, le=1, lo=0, hi=1)
+    delays: bool = P(True, "false: no partnership delays at all (textbook reduction)")
+    handoff_delay_days: float = P(4.0, "mean hand-off delay between unit and supplier per stage "
+                                  "when fully distributed (x (1 - colocation))", "days", ge=0,
+                                  lo=1, hi=10)
+    colocation_speedup: float = P(1.3, "project speed-up of fully co-located teams (Waber 2014; "
+                                  "Teasley 2002)", "factor", ge=1, lo=1.3, hi=2.0)
+    decision_interval_days: float = P(20.0, "interval between sync points / decision meetings in "
+                                      "batch mode (Better Reykjavik: monthly)", "days", gt=0,
+                                      lo=10, hi=60)
+    line_meeting_interval_days: float = P(40.0, "interval of the line organisation's meetings "
+                                          "that take escalated decisions", "days", gt=0,
+                                          lo=20, hi=90)
+    escalation_reject_prob: float = P(0.3, "probability the line organisation rejects an "
+                                      "escalated proposal", "probability", ge=0, le=1,
+                                      lo=0.1, hi=0.5)
+    max_tasks: float = P(3.0, "tasks a fully part-time (intensity 0) person is split over",
+                         "tasks", ge=1, le=5, lo=2, hi=4)
+    switching_loss_per_task: float = P(0.2, "capacity lost per extra task (Weinberg: 2 → 20 %, "
+                                       "3 → 40 %, 4 → 60 %)", "share", ge=0, le=0.3)
+    heavy_fixed_cost_msek_per_year: float = P(
+        3.0, "yearly fixed cost of a fully heavy organisation (dedicated people, shared "
+        "premises); scales with the mean dimension", "MSEK/year", ge=0, lo=1, hi=6)
+
+    def dims(self) -> dict[str, float]:
+        return {d: float(getattr(self, d)) for d in PARTNERSHIP_DIMENSIONS}
+
+
+class Operations(Frozen):
+    enabled: bool = P(True, "false: no incidents at all")
+    incidents_per_year: dict[str, float] = P(
+        {"network": 250.0, "operations": 500.0, "security": 150.0, "telephony": 150.0,
+         "workplace": 300.0},
+        "incidents escalated to suppliers per year, per area (Poisson)", "incidents/year")
+    resolution_effort_days: float = P(0.6, "mean supplier effort to resolve an incident "
+                                      "(exponential)", "person-days", gt=0, lo=0.3, hi=1.5)
+    cross_area_share: float = P(0.15, "share of incidents that touch two areas", "share",
+                                ge=0, le=1, lo=0.05, hi=0.4)
+    cross_supplier_multiplier: float = P(2.5, "resolution effort multiplier when the areas belong "
+                                         "to different suppliers (Herbsleb & Mockus 2003)",
+                                         "factor", ge=1, lo=1.5, hi=4.0)
+    sla_days: float = P(3.0, "an incident resolved later than this breaches the SLA", "days",
+                        gt=0, lo=1, hi=10)
+    between_chairs_after_days: float = P(2.0, "a cross-supplier incident waiting longer than this "
+                                         "for coordination is 'between chairs'", "days", gt=0,
+                                         lo=1, hi=5)
+
+    @model_validator(mode="after")
+    def _rates(self) -> Operations:
+        for area, rate in self.incidents_per_year.items():
+            if area not in AREAS:
+                raise ValueError(f"unknown area '{area}' in incidents_per_year")
+            if rate < 0:
+                raise ValueError(f"incidents_per_year.{area} must be >= 0 (got {rate:g})")
+        return self
+
+
+class Budget(Frozen):
+    limited: bool = P(True, "false: projects never wait for money")
+    innovation_msek_per_year: float = P(12.0, "innovation budget per year, paid in monthly",
+                                        "MSEK/year", ge=0, lo=4, hi=30)
+    reinvest_savings_share: float = P(0.0, "share of operations savings against "
+                                      "baseline_operations_msek reinvested in innovation",
+                                      "share", ge=0, le=1)
+    baseline_operations_msek: float = P(0.0, "operations cost the savings are measured against "
+                                        "(0: no reinvestment)", "MSEK/year", ge=0)
+
+
+class Ambition(Frozen):
+    innovations_per_year: float = P(20.0, "innovation ambition: target implemented per year "
+                                    "(Fig. 6)", "innovations/year", ge=0)
+
+
+class Transition(Frozen):
+    enabled: bool = P(False, "simulate the transfer of systems to the new suppliers")
+    systems: int = P(110, "systems to migrate (Nacka: over 100)", "systems", ge=0, le=5000,
+                     lo=60, hi=160)
+    deadline_days: float = P(160.0, "hard deadline from the transfer start (1 April 2017 00:00)",
+                             "days", gt=0, lo=100, hi=250)
+    start_day: float = P(0.0, "day the transfer starts", "days", ge=0)
+    shared_with_operations: bool = P(True, "the transfer team also resolves incidents "
+                                     "(incidents pre-empt transfer work)")
+    team_size: int = P(8, "people in the transfer team", "persons", ge=1, le=200, lo=4, hi=16)
+    separate_team_cost_msek_per_year: float = P(1.0, "yearly cost of one transfer-team person "
+                                                "when the team is separate from operations",
+                                                "MSEK/year", ge=0)
+    planned_effort_days_mean: float = P(8.0, "mean planned migration effort per system "
+                                        "(gamma)", "person-days", gt=0, lo=4, hi=15)
+    planned_effort_cv: float = P(0.6, "coefficient of variation of planned effort", "", ge=0,
+                                 lo=0.3, hi=1.0)
+    dependency_density: float = P(0.03, "probability that a system depends on a given earlier "
+                                  "system (random DAG)", "probability", ge=0, le=1, lo=0, hi=0.1)
+    dependencies: dict[str, tuple[int, ...]] = P(
+        {}, "explicit dependencies {system: [systems it needs first]} (overrides the random DAG)")
+    underestimation: bool = P(True, "false: actual effort = planned effort")
+    underestimation_mean: float = P(0.24, "mean underestimation of effort (Budzier & Flyvbjerg)",
+                                    "share", ge=0, lo=0.1, hi=0.6)
+    underestimation_sigma: float = P(0.417, "lognormal sigma (1 in 6 ≈ +70 %)", "", ge=0,
+                                     lo=0.2, hi=0.8)
+    deterministic_effort: bool = P(False, "true: planned effort is exactly the mean (tests)")
+    cross_supplier_share: float = P(0.2, "share of systems spanning two new suppliers (need a "
+                                    "hand-off)", "share", ge=0, le=1, lo=0.05, hi=0.4)
+    handoff_days: float = P(3.0, "mean delay of a hand-off between two new suppliers", "days",
+                            ge=0, lo=1, hi=10)
+    handoff_coordinator_days: float = P(0.5, "coordinator effort per hand-off", "person-days",
+                                        ge=0)
+    surge_consultants: int = P(0, "consultants added to the transfer team from surge_day",
+                               "persons", ge=0, le=100)
+    surge_day: float = P(60.0, "day the surge consultants join", "days", ge=0)
+    surge_cost_msek_per_year: float = P(1.6, "yearly cost of one surge consultant", "MSEK/year",
+                                        ge=0)
+    critical_share: float = P(1.0, "share of systems that must move before the deadline; "
+                              "the rest may be deferred", "share", ge=0, le=1)
+    defer_noncritical: bool = P(False, "non-critical systems wait until critical ones are done")
+    disruption_incident_factor: float = P(1.5, "incident-rate multiplier for areas in transfer",
+                                          "factor", ge=1, lo=1, hi=3)
+    disruption_resolution_factor: float = P(1.5, "resolution-effort multiplier for areas in "
+                                            "transfer", "factor", ge=1, lo=1, hi=3)
+
+
+class Scenario(Frozen):
+    """A fully resolved, validated, frozen scenario."""
+
+    name: str = P("custom", "short name (used for result folders)")
+    title: str = P("", "one-line title")
+    description: str = P("", "what the scenario represents")
+    scenario: RunSettings = Field(default_factory=RunSettings)
+    suppliers: dict[str, Supplier] = Field(default_factory=dict)
+    coordination: Coordination = Field(default_factory=Coordination)
+    partnership: Partnership = Field(default_factory=Partnership)
+    responsibility: ResponsibilityMatrix = Field(default_factory=ResponsibilityMatrix)
+    ideas: Ideas = Field(default_factory=Ideas)
+    funnel: Funnel = Field(default_factory=Funnel)
+    operations: Operations = Field(default_factory=Operations)
+    budget: Budget = Field(default_factory=Budget)
+    ambition: Ambition = Field(default_factory=Ambition)
+    transition: Transition = Field(default_factory=Transition)
+
+    @model_validator(mode="after")
+    def _areas_owned(self) -> Scenario:
+        if not self.suppliers:
+            raise ValueError("at least one supplier is needed")
+        owners: dict[str, list[str]] = {}
+        for name, sup in self.suppliers.items():
+            for area in sup.areas:
+                owners.setdefault(area, []).append(name)
+        for area in self.scenario.areas:
+            if area not in owners:
+                raise ValueError(f"area '{area}' is owned by no supplier")
+            if len(owners[area]) > 1:
+                raise ValueError(
+                    f"area '{area}' is owned by several suppliers: {', '.join(owners[area])}"
+                )
+        for area, names in owners.items():
+            if area not in self.scenario.areas:
+                raise ValueError(
+                    f"supplier {names[0]} owns area '{area}' that is not in scenario.areas"
+                )
+        return self
+
+    # ---- convenience -------------------------------------------------------------
+    def owner_of(self, area: str) -> str:
+        for name, sup in self.suppliers.items():
+            if area in sup.areas:
+                return name
+        raise KeyError(area)
+
+    @property
+    def horizon_days(self) -> float:
+        return self.scenario.years * self.scenario.working_days_per_year
+
+    @property
+    def warmup_days(self) -> float:
+        return self.scenario.warmup_years * self.scenario.working_days_per_year
