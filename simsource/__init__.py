@@ -37,4 +37,4 @@ def __getattr__(name: str) -> Any:
     raise AttributeError(f"module 'simsource' has no attribute {name!r}")
 
 
-__all__ = ["__version__", "load_scenario", "load_results", "run_batch", "simulate"]
+__all__ = ["__version__", "load_results", "load_scenario", "run_batch", "simulate"]

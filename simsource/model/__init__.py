@@ -1,0 +1,28 @@
+"""The SimPy world (MODEL.md §2–§7): one module per actor, one entry point.
+
+The model never imports the CLI, experiments, analysis or plotting.
+"""
+
+from __future__ import annotations
+
+from simsource.model.world import ReplicationResult, World
+from simsource.scenario.schema import Scenario
+
+
+def simulate_full(sc: Scenario, seed: int = 0, replication: int = 0,
+                  trace: bool = False) -> ReplicationResult:
+    """Run one replication: KPIs, monthly time series and (with ``trace``) the event log.
+
+    All randomness comes from ``SeedSequence(seed, spawn_key=(replication,))`` and named child
+    streams per stochastic activity, never from global state.
+    """
+    return World(sc, seed, replication, trace=trace).run()
+
+
+def simulate(sc: Scenario, seed: int = 0, replication: int = 0,
+             trace: bool = False) -> dict[str, float]:
+    """KPIs of one replication (see :func:`simulate_full`)."""
+    return simulate_full(sc, seed, replication, trace).kpis
+
+
+__all__ = ["ReplicationResult", "World", "simulate", "simulate_full"]

@@ -51,7 +51,8 @@ class Frozen(BaseModel):
 
 
 class DomainMix(Frozen):
-    it: float = P(0.34, "share of ideas in domain 1: IT as tool/infrastructure", "share", ge=0, le=1)
+    it: float = P(0.34, "share of ideas in domain 1: IT as tool/infrastructure", "share",
+                  ge=0, le=1)
     business: float = P(0.33, "share in domain 2: business development (VU)", "share", ge=0, le=1)
     new_service: float = P(0.33, "share in domain 3: new services/areas", "share", ge=0, le=1)
 
@@ -69,10 +70,10 @@ class DomainMix(Frozen):
 class RunSettings(Frozen):
     years: float = P(4.0, "simulated years including warm-up", "years", gt=0, le=50)
     warmup_years: float = P(1.0, "years discarded before KPIs are measured", "years", ge=0)
-    working_days_per_year: int = P(220, "working days in a year (the clock's unit is a working day)",
-                                   "days", gt=0, le=366)
+    working_days_per_year: int = P(220, "working days in a year (the clock's unit is a "
+                                   "working day)", "days", gt=0, le=366)
     areas: tuple[Area, ...] = P(("network", "operations", "security", "telephony"),
-                                "technical areas in use; each must be owned by exactly one supplier")
+                                "technical areas in use; each owned by exactly one supplier")
 
     @model_validator(mode="after")
     def _warmup_shorter(self) -> RunSettings:
@@ -121,14 +122,14 @@ class IdeaSource(Frozen):
 def _default_sources() -> dict[str, IdeaSource]:
     return {
         "business_units": IdeaSource(
-            rate_per_year=120.0,
+            rate_per_year=180.0,
             domain_mix=DomainMix(it=0.15, business=0.6, new_service=0.25),
         ),
         "digital_unit": IdeaSource(
-            rate_per_year=50.0, domain_mix=DomainMix(it=0.5, business=0.3, new_service=0.2)
+            rate_per_year=80.0, domain_mix=DomainMix(it=0.5, business=0.3, new_service=0.2)
         ),
         "citizens": IdeaSource(
-            rate_per_year=40.0,
+            rate_per_year=60.0,
             domain_mix=DomainMix(it=0.05, business=0.35, new_service=0.6),
             screening_pass=0.15,
         ),
@@ -182,13 +183,11 @@ class Funnel(Frozen):
                             "Flyvbjerg 2011)", "share", ge=0, lo=0.1, hi=0.5)
     overrun_sigma: float = P(0.417, "lognormal sigma of the overrun factor (gives 1 in 6 ≈ +70 %)",
                              "", ge=0, lo=0.2, hi=0.6)
-    project_lead_share: float = P(0.15, "share of the coordinators' project effort that is "
-                                  "project leadership (rest: specification, testing, rollout)",
-                                  "share", ge=0, le=1)
+    last_stage: Literal["screening", "matching", "decision", "project"] = P(
+        "project", "ideas passing this stage count as implemented (reduce the funnel to one "
+        "stage for textbook checks)")
     work_chunk_days: float = P(5.0, "project work is done in chunks of this many person-days, so "
                                "operations can interleave", "person-days", gt=0)
-    max_project_workers: int = P(3, "coordinators that can work on one project at once",
-                                 "persons", ge=1, le=20)
 
 
 class ResponsibilityMatrix(Frozen):
@@ -281,7 +280,7 @@ class Partnership(Frozen):
                         "operations with probability 1 - autonomy", "0..1", ge=0, le=1, lo=0, hi=1)
     intensity: float = P(0.2, "0 part-time … 1 dedicated: task-switching loss (Weinberg)", "0..1",
                          ge=0, le=1, lo=0, hi=1)
-    delays: bool = P(True, "false: no partnership delays at all (textbook reduction)")
+    effects: bool = P(True, "false: the five dimensions have no effect at all (textbook reduction)")
     handoff_delay_days: float = P(4.0, "mean hand-off delay between unit and supplier per stage "
                                   "when fully distributed (x (1 - colocation))", "days", ge=0,
                                   lo=1, hi=10)
@@ -362,7 +361,10 @@ class Transition(Frozen):
     start_day: float = P(0.0, "day the transfer starts", "days", ge=0)
     shared_with_operations: bool = P(True, "the transfer team also resolves incidents "
                                      "(incidents pre-empt transfer work)")
-    team_size: int = P(8, "people in the transfer team", "persons", ge=1, le=200, lo=4, hi=16)
+    team_size: int = P(9, "people in the transfer team", "persons", ge=1, le=200, lo=4, hi=16)
+    shared_incident_share: float = P(0.3, "share of incidents in areas in transfer that the "
+                                     "shared team must handle itself", "share", ge=0, le=1,
+                                     lo=0.1, hi=0.6)
     separate_team_cost_msek_per_year: float = P(1.0, "yearly cost of one transfer-team person "
                                                 "when the team is separate from operations",
                                                 "MSEK/year", ge=0)
@@ -433,10 +435,10 @@ class Scenario(Frozen):
                 raise ValueError(
                     f"area '{area}' is owned by several suppliers: {', '.join(owners[area])}"
                 )
-        for area, names in owners.items():
-            if area not in self.scenario.areas:
+        for owned, names in owners.items():
+            if owned not in self.scenario.areas:
                 raise ValueError(
-                    f"supplier {names[0]} owns area '{area}' that is not in scenario.areas"
+                    f"supplier {names[0]} owns area '{owned}' that is not in scenario.areas"
                 )
         return self
 
