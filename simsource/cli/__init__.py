@@ -73,7 +73,9 @@ def main(debug: bool) -> None:
 def _register() -> None:
     import importlib
 
-    for mod in ("scenario_cmds", "experiment_cmds", "analysis_cmds", "app_cmds"):
+    modules = ("scenario_cmds", "experiment_cmds", "analysis_cmds", "analysis_sa_cmds",
+               "app_cmds", "dask_cmds")
+    for mod in modules:
         try:
             importlib.import_module(f"simsource.cli.{mod}")
         except ModuleNotFoundError as exc:
