@@ -39,11 +39,13 @@ def scenarios_cmd() -> None:
 def validate_cmd(scenarios: tuple[str, ...], sets: tuple[str, ...]) -> None:
     """Check scenario files; print one line per problem (exit 2 if any)."""
     from simsource.errors import UserError
+    from simsource.scenario import load_scenario, parse_overrides
 
+    overrides = parse_overrides(sets)  # a malformed --set is one problem, not one per file
     problems: list[str] = []
     for name in scenarios:
         try:
-            sc = load_with_sets(name, sets)
+            sc = load_scenario(name, overrides)
         except UserError as exc:
             problems.extend(exc.problems)
             continue

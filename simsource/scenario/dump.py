@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import re
 from collections.abc import Mapping
 from typing import Any
 
@@ -19,7 +20,7 @@ def _scalar(v: Any) -> str:
         r = repr(v)
         return r if ("." in r or "e" in r or "inf" in r or "nan" in r) else r + ".0"
     if isinstance(v, str):
-        return json.dumps(v, ensure_ascii=False)
+        return _string(v)
     if isinstance(v, list | tuple):
         if all(not isinstance(x, Mapping) for x in v):
             return "[" + ", ".join(_scalar(x) for x in v) + "]"
@@ -31,12 +32,21 @@ def _scalar(v: Any) -> str:
     raise TypeError(f"cannot write {type(v).__name__} as TOML")
 
 
+_BARE_KEY = re.compile(r"[A-Za-z0-9_-]+")  # TOML bare keys are ASCII only
+
+
+def _string(s: str) -> str:
+    # JSON escapes are TOML escapes; TOML also forbids a raw DEL (U+007F) in basic strings
+    return json.dumps(s, ensure_ascii=False).replace("\x7f", "\\u007f")
+
+
 def _key(k: str) -> str:
-    return k if k.replace("_", "").replace("-", "").isalnum() else json.dumps(k)
+    return k if _BARE_KEY.fullmatch(k) else _string(k)
 
 
 def _inline(d: Mapping[str, Any]) -> str:
-    return "{ " + ", ".join(f"{_key(k)} = {_scalar(v)}" for k, v in d.items() if v is not None) + " }"
+    items = (f"{_key(k)} = {_scalar(v)}" for k, v in d.items() if v is not None)
+    return "{ " + ", ".join(items) + " }"
 
 
 def _is_table(v: Any) -> bool:

@@ -13,7 +13,9 @@ from __future__ import annotations
 
 import copy
 import difflib
+import json
 import os
+import re
 import tomllib
 from collections.abc import Mapping
 from pathlib import Path
@@ -27,6 +29,19 @@ from simsource.scenario.schema import PARTNERSHIP_DIMENSIONS, PRESETS, Scenario
 
 class ScenarioError(UserError):
     """One or more problems in a scenario; each is a line ``FILE: key: message``."""
+
+    def __init__(self, problems: list[str] | str) -> None:
+        lines = [problems] if isinstance(problems, str) else problems
+        super().__init__([_one_line(line) for line in lines])
+
+
+_CONTROL = re.compile(r"[\x00-\x08\x0a-\x1f\x7f-\x9f\u2028\u2029]")  # all but tab
+
+
+def _one_line(text: str) -> str:
+    """Control characters (line breaks in user-written keys or names) escaped: one problem,
+    one line."""
+    return _CONTROL.sub(lambda m: repr(m.group())[1:-1], text)
 
 
 def scenarios_dir() -> Path:
@@ -42,20 +57,27 @@ def builtin_names() -> list[str]:
     return sorted(p.stem for p in d.glob("*.toml")) if d.is_dir() else []
 
 
+def _is_file(p: Path) -> bool:
+    """``p.is_file()``, but False for names the OS refuses (too long, NUL byte, ...)."""
+    try:
+        return p.is_file()
+    except (OSError, ValueError):
+        return False
+
+
 def resolve_path(name_or_path: str | Path, base: Path | None = None) -> Path:
-    """A built-in name, or a path (relative to ``base`` when given)."""
+    """A built-in name, or a path (relative to ``base`` when given, else to the cwd)."""
     s = str(name_or_path)
     p = Path(s)
-    if base is not None and not p.is_absolute():
-        candidate = (base / p).resolve()
-        if candidate.exists() or candidate.with_suffix(".toml").exists():
-            return candidate if candidate.exists() else candidate.with_suffix(".toml")
-    if p.exists() and p.is_file():
-        return p
-    if p.suffix != ".toml" and p.with_suffix(".toml").is_file():
-        return p.with_suffix(".toml")
+    folder = base if base is not None and not p.is_absolute() else None
+    candidate = folder / p if folder is not None else p
+    if _is_file(candidate):
+        return candidate
+    if candidate.name and candidate.suffix != ".toml" \
+            and _is_file(candidate.with_name(candidate.name + ".toml")):
+        return candidate.with_name(candidate.name + ".toml")
     builtin = scenarios_dir() / f"{s}.toml"
-    if builtin.is_file():
+    if "/" not in s and "\\" not in s and _is_file(builtin):
         return builtin
     known = builtin_names()
     near = difflib.get_close_matches(s, known, n=1)
@@ -76,6 +98,8 @@ def read_toml(path: Path) -> dict[str, Any]:
         text = path.read_text(encoding="utf-8")
     except OSError as exc:
         raise ScenarioError([f"{display(path)}: cannot read file: {exc.strerror}"]) from None
+    except UnicodeDecodeError as exc:
+        raise ScenarioError([f"{display(path)}: not UTF-8 text (byte {exc.start})"]) from None
     try:
         return tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
@@ -118,7 +142,7 @@ def _load_layers(path: Path, seen: tuple[Path, ...]) -> dict[str, Any]:
     data = read_toml(path)
     parent = data.pop("extends", None)
     if parent is None:
-        return data
+        return deep_merge({}, data)  # applies a partnership preset of this (only) layer
     if not isinstance(parent, str):
         raise ScenarioError([f"{display(path)}: extends: must be a scenario name or relative path"])
     try:
@@ -135,9 +159,10 @@ def _load_layers(path: Path, seen: tuple[Path, ...]) -> dict[str, Any]:
 def parse_value(text: str) -> Any:
     """A TOML literal (``24``, ``0.5``, ``true``, ``[1, 2]``, ``"x"``); bare words are strings."""
     try:
-        return tomllib.loads(f"v = {text}")["v"]
+        parsed = tomllib.loads(f"v = {text}")
     except tomllib.TOMLDecodeError:
         return text
+    return parsed["v"] if len(parsed) == 1 else text  # "1\nx = 2" is not one literal
 
 
 def parse_overrides(items: list[str] | tuple[str, ...]) -> dict[str, Any]:
@@ -153,6 +178,10 @@ def parse_overrides(items: list[str] | tuple[str, ...]) -> dict[str, Any]:
 
 def _field_names(model: type[BaseModel]) -> list[str]:
     return list(model.model_fields)
+
+
+def _as_model(t: Any) -> type[BaseModel] | None:
+    return t if isinstance(t, type) and issubclass(t, BaseModel) else None
 
 
 def _model_at(path: list[str]) -> tuple[type[BaseModel] | None, bool]:
@@ -171,12 +200,19 @@ def _model_at(path: list[str]) -> tuple[type[BaseModel] | None, bool]:
             if i + 1 >= len(path):
                 return None, True
             i += 2
-            model = value_t if isinstance(value_t, type) and issubclass(value_t, BaseModel) else None
+            model = _as_model(value_t)
             if model is None:
                 return None, True
             continue
+        if origin is tuple:
+            elem = getattr(ann, "__args__", (object,))[0]
+            if i + 1 >= len(path):
+                return None, False
+            i += 2  # skip the list index
+            model = _as_model(elem)
+            continue
         i += 1
-        model = ann if isinstance(ann, type) and issubclass(ann, BaseModel) else None
+        model = _as_model(ann)
     return model, False
 
 
@@ -203,10 +239,10 @@ def check_override_key(key: str) -> str | None:
         if getattr(ann, "__origin__", None) is dict:
             value_t = getattr(ann, "__args__", (str, object))[1]
             i += 2
-            model = value_t if isinstance(value_t, type) and issubclass(value_t, BaseModel) else None
+            model = _as_model(value_t)
             continue
         i += 1
-        model = ann if isinstance(ann, type) and issubclass(ann, BaseModel) else None
+        model = _as_model(ann)
         if model is None and i < len(parts):
             return f"'{'.'.join(parts[:i])}' is not a table"
     return None
@@ -237,8 +273,31 @@ def apply_overrides(data: Mapping[str, Any], overrides: Mapping[str, Any],
     return deep_merge(dict(data), layer)
 
 
-def _loc(loc: tuple[int | str, ...]) -> str:
-    return ".".join(str(x) for x in loc) or "(top level)"
+_BARE_KEY = re.compile(r"[A-Za-z0-9_-]+")
+
+# Checks of the whole scenario (pydantic reports them at the top level): the key they are about.
+_TOP_LEVEL_KEYS: tuple[tuple[re.Pattern[str], str], ...] = (
+    (re.compile(r"area '.*' is owned by no supplier"), "scenario.areas"),
+    (re.compile(r"supplier (.*) owns area '.*' that is not in scenario\.areas"),
+     "suppliers.{0}.areas"),
+    (re.compile(r"area '.*' is owned by several suppliers"), "suppliers"),
+    (re.compile(r"at least one supplier"), "suppliers"),
+)
+
+
+def _loc(loc: tuple[int | str, ...] | list[str]) -> str:
+    return ".".join(
+        str(x) if _BARE_KEY.fullmatch(str(x)) else json.dumps(str(x), ensure_ascii=False)
+        for x in loc
+    )
+
+
+def _top_level_key(msg: str) -> str:
+    for pattern, key in _TOP_LEVEL_KEYS:
+        m = pattern.search(msg)
+        if m:
+            return key.format(*(_loc([g]) for g in m.groups()))
+    return "(top level)"
 
 
 def format_validation_error(source: str, exc: ValidationError) -> list[str]:
@@ -246,12 +305,13 @@ def format_validation_error(source: str, exc: ValidationError) -> list[str]:
     for err in exc.errors():
         loc = [str(x) for x in err["loc"]]
         if err["type"] == "extra_forbidden":
-            lines.append(f"{source}: {_loc(err['loc'])}: unknown key{suggest(loc)}")
+            lines.append(f"{source}: {_loc(loc)}: unknown key{suggest(loc)}")
             continue
         msg = err["msg"]
         if msg.startswith("Value error, "):
             msg = msg[len("Value error, "):]
-        lines.append(f"{source}: {_loc(err['loc'])}: {msg}")
+        key = _loc(loc) if loc else _top_level_key(msg)
+        lines.append(f"{source}: {key}: {msg}")
     return lines
 
 

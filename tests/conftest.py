@@ -1,0 +1,31 @@
+"""Shared fixtures: a click runner and a writer of scenario files in a temporary working folder."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+WriteScenario = Callable[[str, str], Path]
+
+
+@pytest.fixture
+def runner() -> CliRunner:
+    return CliRunner()
+
+
+@pytest.fixture
+def write_scenario(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> WriteScenario:
+    """``write_scenario("sub/bad.toml", text)`` writes a file under ``tmp_path``, which is also
+    made the working folder, so messages name the file as ``sub/bad.toml``."""
+    monkeypatch.chdir(tmp_path)
+
+    def write(relpath: str, text: str) -> Path:
+        path = tmp_path / relpath
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(text, encoding="utf-8")
+        return path
+
+    return write
