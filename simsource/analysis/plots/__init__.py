@@ -1,0 +1,203 @@
+"""Figures of a results folder, one module per kind; every plot function takes DataFrames and
+an optional ``ax`` (or ``axes`` for multi-panel kinds) and returns the figure, never shows it.
+
+>>> from simsource.analysis.plots import load_analysis, render, save   # doctest: +SKIP
+>>> data = load_analysis("results/nacka")
+>>> save(render(data, "funnel"), "funnel.png")
+
+Kinds: ``funnel``, ``distributions``, ``timeseries``, ``costs``, ``ambition``, ``leadtime``
+(run and compare folders) and ``sweep``, ``transfer`` (sweep folders; ``ambition`` too when
+the sweep varies the ambition).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from simsource.analysis.plots.data import AnalysisData, RunData, load_analysis
+from simsource.errors import UserError
+
+if TYPE_CHECKING:
+    import pandas as pd
+    from matplotlib.figure import Figure
+
+__all__ = ["KINDS", "AnalysisData", "RunData", "applicable_kinds", "load_analysis", "plot_all",
+           "render", "save"]
+
+FORMATS = (".png", ".svg")
+
+
+@dataclass(frozen=True)
+class Kind:
+    name: str
+    what: str
+    applies: Callable[[AnalysisData], bool]
+    draw: Callable[[AnalysisData, Sequence[str] | None, str | None], Figure]
+
+
+def _has(data: AnalysisData, *columns: str) -> bool:
+    if data.kind == "sweep" or not data.runs:
+        return False
+    reps = data.replications
+    return all(c in reps.columns for c in columns)
+
+
+def _funnel(data: AnalysisData, kpis: Sequence[str] | None, x: str | None) -> Figure:
+    from simsource.analysis.plots.funnel import funnel_plot
+
+    return funnel_plot(data.replications, data.scenarios)
+
+
+def _distributions(data: AnalysisData, kpis: Sequence[str] | None, x: str | None) -> Figure:
+    from simsource.analysis.plots.distributions import distributions_plot
+
+    return distributions_plot(data.replications, kpis, data.scenarios)
+
+
+def _timeseries(data: AnalysisData, kpis: Sequence[str] | None, x: str | None) -> Figure:
+    from simsource.analysis.plots.timeseries import timeseries_plot
+
+    return timeseries_plot(data.timeseries, data.scenarios)
+
+
+def _costs(data: AnalysisData, kpis: Sequence[str] | None, x: str | None) -> Figure:
+    from simsource.analysis.plots.costs import costs_plot
+
+    return costs_plot(data.replications, data.scenarios)
+
+
+def _leadtime(data: AnalysisData, kpis: Sequence[str] | None, x: str | None) -> Figure:
+    from simsource.analysis.plots.distributions import leadtime_plot
+
+    return leadtime_plot(data.replications, data.scenarios)
+
+
+def sweep_as_scenarios(data: AnalysisData, x: str | None = None) -> tuple[pd.DataFrame,
+                                                                          list[str]]:
+    """The sweep's replications with a ``scenario`` column naming each design point."""
+    from simsource.analysis.plots.sweep import varies
+
+    assert data.sweep is not None
+    df = data.sweep.copy()
+    varying = [c for c in data.design_columns if varies(df[c])] or list(
+        data.design_columns)
+    df["scenario"] = [", ".join(f"{c.rsplit('.', 1)[-1]}={row[c]}" for c in varying)
+                      for _, row in df[varying].iterrows()]
+    order = list(dict.fromkeys(df.sort_values(varying)["scenario"]))
+    return df, order
+
+
+def _ambition(data: AnalysisData, kpis: Sequence[str] | None, x: str | None) -> Figure:
+    from simsource.analysis.plots.ambition import ambition_plot
+
+    if data.kind == "sweep":
+        df, order = sweep_as_scenarios(data, x)
+        return ambition_plot(df, order)
+    return ambition_plot(data.replications, data.scenarios)
+
+
+def _sweep(data: AnalysisData, kpis: Sequence[str] | None, x: str | None) -> Figure:
+    from simsource.analysis.plots.sweep import sweep_plot
+
+    assert data.sweep is not None
+    return sweep_plot(data.sweep, data.design_columns, kpis, x)
+
+
+def _transfer(data: AnalysisData, kpis: Sequence[str] | None, x: str | None) -> Figure:
+    from simsource.analysis.plots.sweep import transfer_plot
+
+    assert data.sweep is not None
+    return transfer_plot(data.sweep, data.design_columns)
+
+
+def _transfer_applies(data: AnalysisData) -> bool:
+    from simsource.analysis.plots.sweep import transfer_applies
+
+    return transfer_applies(data.sweep, data.design_columns)
+
+
+def _ambition_applies(data: AnalysisData) -> bool:
+    if data.kind == "sweep":  # useful on a sweep only when the ambition itself varies
+        from simsource.analysis.plots.sweep import varies
+
+        return (data.sweep is not None
+                and {"innovations_per_year", "ambition_innovations_per_year"} <= set(data.sweep)
+                and varies(data.sweep["ambition_innovations_per_year"]))
+    return _has(data, "innovations_per_year", "ambition_innovations_per_year")
+
+
+KINDS: dict[str, Kind] = {k.name: k for k in (
+    Kind("funnel", "ideas entering and passing each funnel stage per year",
+         lambda d: _has(d, "funnel_in_screening_per_year"), _funnel),
+    Kind("distributions", "each scenario's Monte Carlo distribution of the key KPIs",
+         lambda d: _has(d, "innovations_per_year"), _distributions),
+    Kind("timeseries", "WIP per stage and coordinator load over months",
+         lambda d: d.kind != "sweep" and bool(d.runs) and not d.timeseries.empty, _timeseries),
+    Kind("costs", "yearly cost by component and benefit per scenario",
+         lambda d: _has(d, "cost_total_msek_per_year"), _costs),
+    Kind("ambition", "innovation ambition vs realised capacity (Fig. 6)", _ambition_applies,
+         _ambition),
+    Kind("leadtime", "idea → implementation lead time (median and p90)",
+         lambda d: _has(d, "lead_time_days_median", "lead_time_days_p90"), _leadtime),
+    Kind("sweep", "KPIs against the swept parameter with CI band",
+         lambda d: d.kind == "sweep" and d.sweep is not None, _sweep),
+    Kind("transfer", "probability of meeting the transfer deadline vs team size",
+         _transfer_applies, _transfer),
+)}
+
+
+def applicable_kinds(data: AnalysisData) -> list[str]:
+    """The kinds that make sense for this folder, in :data:`KINDS` order."""
+    return [name for name, k in KINDS.items() if k.applies(data)]
+
+
+def render(data: AnalysisData, kind: str, kpis: Sequence[str] | None = None,
+           x: str | None = None) -> Figure:
+    """The figure of one kind (``kpis`` for ``distributions``/``sweep``; ``x`` for sweeps)."""
+    if kind not in KINDS:
+        raise UserError(f"unknown plot kind '{kind}' (choose from {', '.join(KINDS)})")
+    if not KINDS[kind].applies(data):
+        raise UserError(f"{data.path}: plot kind '{kind}' does not apply to this {data.kind} "
+                        f"folder (applicable: {', '.join(applicable_kinds(data)) or 'none'})")
+    if x is not None and data.kind == "sweep" and x not in data.design_columns:
+        raise UserError(f"--x {x}: not a swept parameter (swept: "
+                        f"{', '.join(data.design_columns)})")
+    columns = data.sweep.columns if data.kind == "sweep" and data.sweep is not None else (
+        data.replications.columns)
+    unknown = [k for k in kpis or () if k not in columns]
+    if unknown:
+        raise UserError(f"unknown KPI: {', '.join(unknown)} (not a column of the results)")
+    return KINDS[kind].draw(data, kpis, x)
+
+
+def check_format(path: Path) -> None:
+    if path.suffix.lower() not in FORMATS:
+        raise UserError(f"{path}: write .png or .svg (the format follows the extension)")
+
+
+def save(fig: Figure, path: str | Path, dpi: int = 110) -> Path:
+    """Write ``fig`` as PNG or SVG (by extension), rendered with the Agg backend."""
+    p = Path(path)
+    check_format(p)
+    p.parent.mkdir(parents=True, exist_ok=True)
+    fig.savefig(p, dpi=dpi, metadata=_metadata(p))
+    return p
+
+
+def _metadata(p: Path) -> dict[str, str | None]:
+    # no creation dates: the same results give byte-identical figures
+    if p.suffix.lower() == ".svg":
+        return {"Date": None, "Creator": "simsource"}
+    return {"Software": "simsource"}
+
+
+def plot_all(data: AnalysisData, out_dir: str | Path | None = None) -> list[Path]:
+    """Every applicable kind as ``<out_dir>/<kind>.png`` (default ``RESULTS/plots``)."""
+    out = Path(out_dir) if out_dir is not None else data.path / "plots"
+    written = []
+    for kind in applicable_kinds(data):
+        written.append(save(render(data, kind), out / f"{kind}.png"))
+    return written
