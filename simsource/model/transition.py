@@ -90,6 +90,15 @@ class TransitionActor:
             bad = [d for d in sys.deps if d < 0 or d >= n or d == sys.id]
             if bad:
                 raise ValueError(f"transition.dependencies.{sys.id}: unknown systems {bad}")
+        # A critical system needs its dependencies before the deadline too, so they are critical:
+        # otherwise, with defer_noncritical, it would wait for a deferred system that waits for
+        # every critical one (a deadlock).
+        stack = [s.id for s in self.systems if s.critical]
+        while stack:
+            for d in self.systems[stack.pop()].deps:
+                if not self.systems[d].critical:
+                    self.systems[d].critical = True
+                    stack.append(d)
 
     # ---- state used by operations ----------------------------------------------------------
     def in_transfer(self, area: str) -> bool:

@@ -401,6 +401,49 @@ class Transition(Frozen):
     disruption_resolution_factor: float = P(1.5, "resolution-effort multiplier for areas in "
                                             "transfer", "factor", ge=1, lo=1, hi=3)
 
+    @model_validator(mode="after")
+    def _dependencies(self) -> Transition:
+        """Explicit dependencies name existing systems and form a DAG (a cycle would deadlock)."""
+        n = self.systems
+        graph: dict[int, set[int]] = {}
+        for key, deps in self.dependencies.items():
+            try:
+                i = int(key)
+            except ValueError:
+                raise ValueError(f"dependencies: '{key}' is not a system number") from None
+            if not 0 <= i < n:
+                raise ValueError(f"dependencies: system {key} does not exist "
+                                 f"(systems are 0..{n - 1})")
+            bad = sorted(d for d in deps if not 0 <= d < n or d == i)
+            if bad:
+                raise ValueError(f"dependencies.{key}: unknown systems or the system itself "
+                                 f"{bad} (systems are 0..{n - 1})")
+            graph[i] = set(deps)
+        # Kahn: release systems whose dependencies are all released; the rest is on or
+        # behind a cycle
+        users: dict[int, list[int]] = {}
+        waiting = {i: len(ds) for i, ds in graph.items()}
+        for i, ds in graph.items():
+            for d in ds:
+                users.setdefault(d, []).append(i)
+        free = [d for d in users if waiting.get(d, 0) == 0]
+        while free:
+            for u in users.get(free.pop(), ()):
+                waiting[u] -= 1
+                if waiting[u] == 0:
+                    free.append(u)
+        stuck = {i for i, k in waiting.items() if k > 0}
+        if stuck:
+            node, path = min(stuck), []
+            while node not in path:
+                path.append(node)
+                node = min(graph[node] & stuck)
+            cycle = [*path[path.index(node):], node]
+            raise ValueError("dependencies contain a cycle: "
+                             + " → ".join(str(c) for c in cycle)
+                             + " (each system needs the next one first)")
+        return self
+
 
 class Scenario(Frozen):
     """A fully resolved, validated, frozen scenario."""
