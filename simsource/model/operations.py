@@ -36,7 +36,10 @@ def incident(w: World, iid: int, area: str, second: str | None, e_res: float, e_
     if disrupted and tr is not None:
         effort *= tr.spec.disruption_resolution_factor
     w.incident_open.change(t0, +1)
+    w.incidents.hit(t0)
+    w.open_incidents[iid] = t0
     if cross:
+        w.awaiting_triage[iid] = t0
         waited = [0.0]
 
         def started(wait: float) -> None:
@@ -45,6 +48,7 @@ def incident(w: World, iid: int, area: str, second: str | None, e_res: float, e_
         yield from w.coord.work(e_tri * w.sc.coordination.triage_effort_days, PRIO_TRIAGE,
                                 "triage", preempt=u_pre < w.effects.preempt_prob,
                                 on_start=started)
+        del w.awaiting_triage[iid]
         if waited[0] > ops.between_chairs_after_days:
             w.between_chairs.hit(t0)
             w.trace_incident(iid, area, "between chairs",
@@ -55,7 +59,7 @@ def incident(w: World, iid: int, area: str, second: str | None, e_res: float, e_
     else:
         yield from w.suppliers[owner].resolve(effort)
     w.incident_open.change(env.now, -1)
-    w.incidents.hit(t0)
+    del w.open_incidents[iid]
     if env.now - t0 > ops.sla_days:
         w.sla_breaches.hit(t0)
 

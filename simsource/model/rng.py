@@ -9,6 +9,7 @@ Global ``random``/``np.random`` are never used.
 
 from __future__ import annotations
 
+import math
 import zlib
 
 import numpy as np
@@ -54,17 +55,23 @@ class Stream:
         return self.uniform() < p
 
     def lognormal_mean(self, mean: float, sigma: float) -> float:
-        """Lognormal with the given *mean* (not median) and log-sigma."""
+        """Lognormal with the given *mean* (not median) and log-sigma.
+
+        Always consumes one normal draw, also for sigma = 0, so later draws of the stream do
+        not shift when a spread is switched off (common random numbers).
+        """
+        z = float(self.gen.standard_normal())
         if sigma <= 0:
             return mean
-        mu = np.log(mean) - 0.5 * sigma * sigma
-        return float(self.gen.lognormal(mu, sigma))
+        return math.exp(math.log(mean) - 0.5 * sigma * sigma + sigma * z)
 
     def gamma_mean_cv(self, mean: float, cv: float) -> float:
+        """Gamma with the given mean and coefficient of variation (one draw, also for cv = 0)."""
+        shape = 1.0 / (cv * cv) if cv > 0 else 1.0
+        g = float(self.gen.standard_gamma(shape))
         if cv <= 0:
             return mean
-        shape = 1.0 / (cv * cv)
-        return float(self.gen.gamma(shape, mean / shape))
+        return g * mean / shape
 
     def choice_index(self, probs: tuple[float, ...] | list[float]) -> int:
         u = self.uniform()

@@ -33,6 +33,23 @@ class SupplierActor:
         self.delays = world.streams[f"supplier-response.{name}"]
         self.busy_incidents = Bins(world.horizon, world.warmup)
         self.busy_projects = Bins(world.horizon, world.warmup)
+        self._in_service: dict[int, tuple[float, Bins]] = {}
+        self._next_job = 0
+
+    def _begin(self, bins: Bins) -> int:
+        self._next_job += 1
+        self._in_service[self._next_job] = (self.w.env.now, bins)
+        return self._next_job
+
+    def _end(self, job: int) -> None:
+        start, bins = self._in_service.pop(job)
+        bins.add_interval(start, self.w.env.now)
+
+    def close(self, t: float) -> None:
+        """Book the busy time of work still in service at the end of the run."""
+        for start, bins in self._in_service.values():
+            bins.add_interval(start, t)
+        self._in_service.clear()
 
     @property
     def change_price_msek_per_day(self) -> float:
@@ -48,9 +65,9 @@ class SupplierActor:
         env = self.w.env
         with self.res.request(priority=PRIO_INCIDENT) as req:
             yield req
-            start = env.now
+            job = self._begin(self.busy_incidents)
             yield env.timeout(effort)
-        self.busy_incidents.add_interval(start, env.now)
+        self._end(job)
 
     def project_work(self, idea: Idea, effort: float) -> Generator[simpy.Event, Any, None]:
         """The supplier's share of a project: response delay, then work in chunks."""
@@ -63,7 +80,7 @@ class SupplierActor:
             piece = min(chunk, effort)
             with self.res.request(priority=PRIO_CHANGE) as req:
                 yield req
-                start = env.now
+                job = self._begin(self.busy_projects)
                 yield env.timeout(piece)
-            self.busy_projects.add_interval(start, env.now)
+            self._end(job)
             effort -= piece

@@ -73,6 +73,8 @@ class World:
         self.sla_breaches = Counter(wu, h)
         self.between_chairs = Counter(wu, h)
         self.incident_open = Level(Bins(h, wu))
+        self.open_incidents: dict[int, float] = {}     # id -> arrival, until resolved
+        self.awaiting_triage: dict[int, float] = {}    # id -> arrival, until triage starts
         self.innovation_cost_window = 0.0
         # budget and transition
         self.budget: simpy.Container | None = None
@@ -206,14 +208,31 @@ class World:
             self.events.append({"time": round(self.env.now, 3), "kind": "system", "id": sid,
                                 "stage": area, "event": what, "detail": detail})
 
+    # ---- end of run ------------------------------------------------------------------------
+    def _close(self, t: float) -> None:
+        """Account for what is still going on at the horizon (work in service, open incidents)."""
+        for lvl in self.wip.values():
+            lvl.close(t)
+        self.incident_open.close(t)
+        self.coord.close(t)
+        for sup in self.suppliers.values():
+            sup.close(t)
+        if self.transition is not None:
+            self.transition.team.close(t)
+        ops = self.sc.operations
+        for t0 in self.open_incidents.values():
+            if t - t0 > ops.sla_days:
+                self.sla_breaches.hit(t0)
+        for t0 in self.awaiting_triage.values():
+            if t - t0 > ops.between_chairs_after_days:
+                self.between_chairs.hit(t0)
+
     # ---- run -------------------------------------------------------------------------------
     def run(self) -> ReplicationResult:
         from simsource.model.kpis import collect_kpis, collect_timeseries
 
         self.env.run(until=self.horizon)
-        for lvl in self.wip.values():
-            lvl.close(self.horizon)
-        self.incident_open.close(self.horizon)
+        self._close(self.horizon)
         kpis = collect_kpis(self)
         kpis["sim_events"] = float(next(self.env._eid))
         return ReplicationResult(kpis, collect_timeseries(self), self.events)

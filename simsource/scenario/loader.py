@@ -329,10 +329,22 @@ def load_raw(name_or_path: str | Path) -> tuple[dict[str, Any], Path]:
     return data, path
 
 
+def _defaults() -> dict[str, Any]:
+    """Every default of the schema as plain data (tables with default entries included)."""
+    return Scenario.model_construct().model_dump(mode="python")
+
+
+def with_defaults(data: Mapping[str, Any]) -> dict[str, Any]:
+    """``data`` over the schema defaults, so a partial table (``[ideas.sources.citizens]``,
+    ``operations.incidents_per_year.network``) keeps the default entries beside it."""
+    return deep_merge(_defaults(), data)
+
+
 def load_scenario(name_or_path: str | Path,
                   overrides: Mapping[str, Any] | None = None) -> Scenario:
     """Load a built-in name or TOML file, apply dotted-key overrides, validate, freeze."""
     data, path = load_raw(name_or_path)
+    data = with_defaults(data)
     if overrides:
         data = apply_overrides(data, overrides, source=f"{display(path)} (--set)")
     return validate_data(data, display(path))
@@ -341,7 +353,7 @@ def load_scenario(name_or_path: str | Path,
 def scenario_from_dict(data: Mapping[str, Any], overrides: Mapping[str, Any] | None = None,
                        source: str = "<dict>") -> Scenario:
     """Validate an in-memory scenario (e.g. from the web page)."""
-    merged = deep_merge({}, data)
+    merged = with_defaults(data)
     if overrides:
         merged = apply_overrides(merged, overrides, source=f"{source} (--set)")
     return validate_data(merged, source)
