@@ -1,0 +1,424 @@
+"""The teaching web page (Streamlit script): change one lever, run, compare with a baseline.
+
+Start it with ``simsource app`` (or ``make app``); it binds to 127.0.0.1 and needs nothing from
+the internet. All logic lives in :mod:`simsource.app.logic` (scenario from controls, CRN
+batches, KPI cards, export), :mod:`simsource.app.story` (one idea's story),
+:mod:`simsource.app.figures` and :mod:`simsource.app.exercises`; this script lays out widgets.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import time
+from typing import Any, Literal
+
+import streamlit as st
+
+from simsource.app import exercises, figures, logic, story
+from simsource.app.texts import HELP
+from simsource.errors import UserError
+from simsource.scenario import Scenario
+from simsource.scenario.schema import DOMAINS, PARTNERSHIP_DIMENSIONS, RESPONSIBILITIES
+
+UPLOAD = "upload a scenario file…"
+DIM_LABELS = {"colocation": "Co-location", "mandate": "Mandate", "information": "Information",
+              "autonomy": "Autonomy", "intensity": "Intensity"}
+DOMAIN_LABELS = {"it": "IT as a tool", "business": "Business development",
+                 "new_service": "New services"}
+ss: Any = st.session_state
+
+
+# ---- cached work ---------------------------------------------------------------------------------
+@st.cache_data(show_spinner=False, max_entries=32)
+def load_start(ref: str) -> Scenario:
+    return logic.load_start(ref)
+
+
+@st.cache_data(show_spinner=False, max_entries=8)
+def load_upload(content: bytes, filename: str) -> Scenario:
+    return logic.load_uploaded(content, filename)
+
+
+@st.cache_data(show_spinner=False, max_entries=1000)
+def rep_block(setting: str, seed: int, start: int, stop: int) -> list[logic.RepOut]:
+    """Replications ``start..stop-1`` of a setting, cached: a repeated run is instant."""
+    return logic.run_reps(setting, seed, range(start, stop))
+
+
+def batch(setting: str, seed: int, n: int, report: logic.Progress) -> logic.BatchResult:
+    """A setting's batch, block by block (cached per setting, seed and block), reporting
+    progress between blocks (outside the cached function, so nothing is replayed)."""
+    t0 = time.perf_counter()
+    outs: list[logic.RepOut] = []
+    for block in logic.chunks(n):
+        outs += rep_block(setting, seed, block.start, block.stop)
+        report(len(outs), n)
+    sc = Scenario.model_validate_json(setting)
+    return logic.assemble(sc, seed, outs, time.perf_counter() - t0)
+
+
+# ---- controls ----------------------------------------------------------------------------------
+def reset_controls(sc: Scenario) -> None:
+    """Set every control to the scenario's own values (nothing changed)."""
+    c = logic.controls_for(sc)
+    ss.c_years = c.years
+    ss.c_sourcing = "scenario"
+    ss.c_abilities = False
+    ss.c_staff = c.staff
+    ss.c_consultants = c.consultants
+    ss.c_keep_plan = True
+    for dim in PARTNERSHIP_DIMENSIONS:
+        ss[f"c_{dim}"] = round(c.partnership[dim], 2)
+    for dom in DOMAINS:
+        ss[f"c_resp_{dom}"] = c.responsibility[dom]
+    ss.c_idea_scale = 1.0
+    ss.c_ambition = float(c.ambition)
+    ss.c_transfer = c.transfer
+    ss.c_transfer_shared = c.transfer_shared
+
+
+def init_abilities(base: Scenario) -> None:
+    """Start the ability sliders at the mean of the supplier set in use."""
+    try:
+        sups = logic.with_sourcing(base, ss.c_sourcing)
+    except UserError:
+        sups = base
+    ss.c_proactive = logic.mean_ability(sups, "proactive")
+    ss.c_reactive = logic.mean_ability(sups, "reactive")
+
+
+def set_preset(preset: str) -> None:
+    for dim, value in logic.preset_dims(preset).items():
+        ss[f"c_{dim}"] = value
+
+
+def pin_baseline() -> None:
+    ss.baseline = dict(ss.current_info)
+
+
+def unpin_baseline() -> None:
+    ss.pop("baseline", None)
+
+
+def caption(key: str) -> None:
+    st.caption(HELP[key])
+
+
+def sidebar_controls(base: Scenario) -> logic.Controls:
+    sb = st.sidebar
+    with sb.expander("Sourcing and suppliers (Fig. 3)", expanded=True):
+        choices = logic.sourcing_choices()
+        st.radio("Sourcing", choices, key="c_sourcing", format_func=logic.SOURCING.get,
+                 help=HELP["sourcing"])
+        caption("sourcing")
+        st.checkbox("Set the suppliers' abilities", key="c_abilities", help=HELP["abilities"],
+                    on_change=init_abilities, args=(base,))
+        if ss.c_abilities:
+            st.slider("Proactive ability", 0.0, 1.0, step=0.05, key="c_proactive",
+                      help=HELP["proactive"])
+            caption("proactive")
+            st.slider("Reactive ability", 0.0, 1.0, step=0.05, key="c_reactive",
+                      help=HELP["reactive"])
+            caption("reactive")
+    with sb.expander("Digitalisation unit (coordinators)", expanded=True):
+        st.number_input("Coordinators (staff)", 0, 500, step=1, key="c_staff",
+                        help=HELP["staff"])
+        caption("staff")
+        st.number_input("Consultants", 0, 500, step=1, key="c_consultants",
+                        help=HELP["consultants"])
+        caption("consultants")
+        if base.coordination.plan:
+            steps = " → ".join(str(s.staff) for s in base.coordination.plan)
+            st.checkbox(f"Keep the staffing ramp ({steps} → staff above)", key="c_keep_plan",
+                        help=HELP["keep_plan"])
+            caption("keep_plan")
+    with sb.expander("Partner organisation (Fig. 7)", expanded=True):
+        left, right = st.columns(2)
+        left.button("Light", on_click=set_preset, args=("light",), key="preset_light",
+                    help=HELP["preset_light"], width="stretch")
+        right.button("Heavy", on_click=set_preset, args=("heavy",), key="preset_heavy",
+                     help=HELP["preset_heavy"], width="stretch")
+        st.caption("Light = 0.2 on every dimension, heavy = 0.9 (0 light … 1 heavy).")
+        for dim in PARTNERSHIP_DIMENSIONS:
+            st.slider(DIM_LABELS[dim], 0.0, 1.0, step=0.05, key=f"c_{dim}", help=HELP[dim])
+            caption(dim)
+    with sb.expander("Responsibility for innovation (Fig. 4)", expanded=True):
+        r = base.responsibility
+        for dom in DOMAINS:
+            st.radio(f"{DOMAIN_LABELS[dom]}: who leads?", RESPONSIBILITIES, key=f"c_resp_{dom}",
+                     horizontal=True, help=HELP[f"resp_{dom}"])
+            column = "it" if dom == "it" else "business"
+            p = getattr(r, f"success_{ss[f'c_resp_{dom}']}_{column}")
+            st.caption(f"{HELP[f'resp_{dom}']} Project success in this cell: {p:.0%}.")
+    with sb.expander("Ideas and ambition (Fig. 5, Fig. 6)", expanded=True):
+        st.slider("Idea inflow (× scenario)", 0.25, 3.0, step=0.25, key="c_idea_scale",
+                  help=HELP["idea_scale"])
+        caption("idea_scale")
+        st.number_input("Ambition (innovations / year)", 0.0, 1000.0, step=1.0, format="%g",
+                        key="c_ambition", help=HELP["ambition"])
+        caption("ambition")
+    with sb.expander("Transfer of systems", expanded=True):
+        st.checkbox("Simulate the transfer", key="c_transfer", help=HELP["transfer"])
+        caption("transfer")
+        st.checkbox("Transfer team shared with operations", key="c_transfer_shared",
+                    disabled=not ss.c_transfer, help=HELP["transfer_shared"])
+        caption("transfer_shared")
+    with sb.expander("Run settings", expanded=False):
+        st.select_slider("Simulated years", logic.year_choices(base), key="c_years",
+                         format_func=lambda y: f"{y:g}", help=HELP["years"])
+        caption("years")
+        st.number_input("Replications", 2, 500, step=1, key="c_n", help=HELP["replications"])
+        caption("replications")
+        st.number_input("Seed", 0, 2**31 - 1, step=1, key="c_seed", help=HELP["seed"])
+        caption("seed")
+    return logic.Controls(
+        years=float(ss.c_years),
+        sourcing=ss.c_sourcing,
+        proactive=float(ss.c_proactive) if ss.c_abilities else None,
+        reactive=float(ss.c_reactive) if ss.c_abilities else None,
+        staff=int(ss.c_staff),
+        consultants=int(ss.c_consultants),
+        keep_plan=bool(ss.get("c_keep_plan", True)),
+        partnership={d: float(ss[f"c_{d}"]) for d in PARTNERSHIP_DIMENSIONS},
+        responsibility={d: str(ss[f"c_resp_{d}"]) for d in DOMAINS},
+        idea_scale=float(ss.c_idea_scale),
+        ambition=float(ss.c_ambition),
+        transfer=bool(ss.c_transfer),
+        transfer_shared=bool(ss.c_transfer_shared),
+    )
+
+
+def choose_base() -> tuple[Scenario, str | None, str]:
+    """The starting scenario, its built-in/exercise reference (None if uploaded), and an id."""
+    options = [*logic.start_options(), UPLOAD]
+    if "base_choice" not in ss:
+        ss.base_choice = "nacka-multi-10" if "nacka-multi-10" in options else options[0]
+    st.sidebar.selectbox("Start from", options, key="base_choice", help=HELP["base"])
+    st.sidebar.caption(HELP["base"])
+    if ss.base_choice != UPLOAD:
+        return load_start(ss.base_choice), ss.base_choice, ss.base_choice
+    up = st.sidebar.file_uploader("Scenario file (TOML)", type=["toml"], key="upload")
+    if up is None:
+        st.info("Choose a scenario file (TOML) in the sidebar. `extends` may name a built-in "
+                "scenario, e.g. `extends = \"nacka-multi\"`.")
+        st.stop()
+    content = up.getvalue()
+    try:
+        sc = load_upload(content, up.name)
+    except UserError as exc:
+        st.error("The file is not a valid scenario:\n\n" +
+                 "\n".join(f"- {line}" for line in exc.problems))
+        st.stop()
+    return sc, None, f"upload:{up.name}:{hashlib.sha256(content).hexdigest()[:12]}"
+
+
+# ---- results -----------------------------------------------------------------------------------
+def show_cards(base: logic.BatchResult, cur: logic.BatchResult, transfer: bool) -> None:
+    values = logic.kpi_cards(base, cur, logic.cards_for(transfer))
+    for row in range(0, len(values), 4):
+        cols = st.columns(4)
+        for col, v in zip(cols, values[row:row + 4], strict=False):
+            colour: Literal["normal", "inverse", "off"] = (
+                "normal" if v.card.better > 0 else "inverse" if v.card.better < 0 else "off")
+            with col:
+                st.metric(v.card.label, v.value_text, v.delta_text, delta_color=colour,
+                          help=v.card.help, border=True)
+                st.caption(v.ci_text)
+
+
+def show_charts(base: logic.BatchResult, cur: logic.BatchResult, bl: str, cl: str) -> None:
+    a, b = st.columns(2)
+    with a:
+        st.pyplot(figures.funnel_figure(base, cur, bl, cl), clear_figure=True)
+        st.caption("Ideas per year reaching each step of the funnel (Fig. 5).")
+        st.pyplot(figures.cost_figure(base, cur, bl, cl), clear_figure=True)
+        st.caption("Yearly costs by component (mean over replications).")
+    with b:
+        st.pyplot(figures.load_figure(base, cur, bl, cl), clear_figure=True)
+        st.caption("Share of coordinator time used per month (mean over replications); the "
+                   "operations part is incident triage and supplier governance.")
+        st.pyplot(figures.ambition_figure(base, cur, bl, cl), clear_figure=True)
+        st.caption("Ambition (target) against capacity (realised innovations, 95 % CI). "
+                   "Below the diagonal the ambition is beyond the organisation's capacity.")
+
+
+def show_story(cur: logic.BatchResult, base: logic.BatchResult, sc: Scenario) -> None:
+    owners: dict[str, str] = {str(a): sc.owner_of(a) for a in sc.scenario.areas}
+    picks = story.pick_ideas(cur.events, cur.warmup_days)
+    st.markdown("One replication of the **current setting**, told from its event log. Days are "
+                "working days since the start of the simulation (20 a month).")
+    cols = st.columns(2)
+    for col, (kind, title) in zip(cols, (("implemented", "An idea that was implemented"),
+                                         ("dropped", "An idea that was dropped")), strict=True):
+        with col:
+            st.subheader(title)
+            if kind not in picks:
+                st.write("None in this replication.")
+                continue
+            st.caption(f"Idea #{picks[kind]}, a typical one (median time in the funnel).")
+            st.markdown("\n".join(f"- {line}" for line in story.story(cur.events, picks[kind],
+                                                                       owners)))
+    fates = story.fates(cur.events)
+    if not fates:
+        return
+    with st.expander("Tell the story of another idea"):
+        ids = sorted(fates)
+        later = [i for i in ids if fates[i].created >= cur.warmup_days and i not in
+                 picks.values()]
+        pick = st.number_input("Idea number", min_value=ids[0], max_value=ids[-1],
+                               value=(later or ids)[0], step=1,
+                               help="Ideas are numbered in the order they were created.")
+        lines = story.story(cur.events, int(pick), owners)
+        st.markdown("\n".join(f"- {line}" for line in lines) or "No such idea.")
+        base_lines = story.story(base.events, int(pick), owners)
+        if base_lines:
+            st.markdown(f"**Idea #{int(pick)} in the baseline run** (same random numbers; "
+                        "the same idea when the idea sources are unchanged):")
+            st.markdown("\n".join(f"- {line}" for line in base_lines))
+
+
+def show_export(cur_sc: Scenario, base_sc: Scenario, built: logic.Built, base_ref: str | None,
+                base_name: str, seed: int, n: int) -> None:
+    name = logic.export_name(base_name)
+    bname = logic.export_name(base_name, "baseline")
+    if bname == name:
+        bname += "-baseline"
+    years = cur_sc.scenario.years
+    st.markdown(f"The current setting as a scenario file, with **{years:g} simulated years** "
+                f"({cur_sc.scenario.warmup_years:g} warm-up) as on this page. A planner "
+                "reproduces the class result exactly with the command below.")
+    text = logic.export_toml(cur_sc, name, seed=seed, n=n, note=f"based on {base_name}")
+    st.download_button(f"Download {name}.toml", text, file_name=f"{name}.toml",
+                       mime="application/toml", key="download_current")
+    st.code(logic.run_command(f"{name}.toml", n=n, seed=seed), language="bash")
+    if logic.set_command_possible(base_ref, built):
+        st.markdown("Or, without the file, from the built-in scenario:")
+        st.code(logic.run_command(str(base_ref), n=n, seed=seed, overrides=built.overrides),
+                language="bash")
+    st.markdown("Baseline and current side by side (paired, same seed):")
+    btext = logic.export_toml(base_sc, bname, seed=seed, n=n, note="the pinned baseline")
+    st.download_button(f"Download {bname}.toml", btext, file_name=f"{bname}.toml",
+                       mime="application/toml", key="download_baseline")
+    st.code(logic.compare_command([f"{bname}.toml", f"{name}.toml"], n=n, seed=seed),
+            language="bash")
+    with st.expander("Show the scenario file"):
+        st.code(text, language="toml")
+
+
+def show_exercises() -> None:
+    pack = exercises.list_exercises()
+    if not pack:
+        st.write("No exercise pack found (scenarios/exercises/).")
+        return
+    st.markdown("Each exercise: choose its first scenario under *Start from* (`exercises/…`), "
+                "run, pin it as the baseline, then change what the worksheet says.")
+    for e in pack:
+        with st.expander(e.title):
+            st.markdown(e.student_text)
+            if st.toggle("Show the teacher's note", key=f"note_{e.number}"):
+                st.markdown(e.teacher_note)
+
+
+# ---- the page ----------------------------------------------------------------------------------
+def main() -> None:
+    st.set_page_config(page_title="simsource — what if?", layout="wide")
+    ss.setdefault("c_n", logic.DEFAULT_REPLICATIONS)
+    ss.setdefault("c_seed", logic.DEFAULT_SEED)
+    st.sidebar.title("What if …?")
+    base, base_ref, base_id = choose_base()
+    if ss.get("_base_id") != base_id:
+        reset_controls(base)
+        ss._base_id = base_id
+    controls = sidebar_controls(base)
+    seed, n = int(ss.c_seed), int(ss.c_n)
+
+    st.title("IT sourcing and innovation: what if …?")
+    st.markdown("Change one lever in the sidebar, press **Run**, and compare with the baseline. "
+                "Based on the Nacka whitepaper (Axelson, Nordström, Rognes 2019).")
+    try:
+        built = logic.build(base, controls)
+        neutral = logic.build(base, logic.controls_for(base, years=controls.years)).scenario
+    except UserError as exc:
+        st.error("This setting is not valid:\n\n" +
+                 "\n".join(f"- {line}" for line in exc.problems))
+        st.stop()
+    current = built.scenario
+    cur_changes = logic.scenario_diff(neutral, current)
+    ss.current_info = {"json": current.model_dump_json(), "name": base.name,
+                       "label": logic.label_for(base, cur_changes)}
+    pinned = ss.get("baseline")
+    if pinned:
+        base_sc = Scenario.model_validate_json(pinned["json"])
+        base_label, base_name = pinned["label"], pinned["name"]
+    else:
+        base_sc, base_label, base_name = neutral, f"{base.name} as loaded", base.name
+    cur_label = logic.label_for(base, cur_changes) if cur_changes else f"{base.name} as loaded"
+
+    top = st.columns([3, 1, 1])
+    top[0].markdown(f"**Baseline:** {base_label}  \n**Current:** {cur_label}")
+    top[1].button("Pin current as baseline", on_click=pin_baseline, key="pin",
+                  help="Freeze the current setting as the baseline the next runs compare with.")
+    top[2].button("Reset baseline", on_click=unpin_baseline, key="unpin", disabled=not pinned,
+                  help="Use the starting scenario (as loaded) as the baseline again.")
+    years = current.scenario.years
+    file_years = base.scenario.years
+    short = f" (the scenario file says {file_years:g}; shortened for a live demo)" \
+        if years < file_years else ""
+    st.caption(f"{n} replications each, seed {seed}, {years:g} simulated years including "
+               f"{current.scenario.warmup_years:g} warm-up{short}. Baseline and current use "
+               "the same random numbers (common random numbers).")
+    if base_sc.scenario.years != years:
+        st.warning(f"The baseline simulates {base_sc.scenario.years:g} years, the current "
+                   f"setting {years:g}: pin again after changing the years.")
+    changes = logic.scenario_diff(base_sc, current)
+    with st.expander(f"Changes from the baseline ({len(changes)})", expanded=bool(changes)):
+        if changes:
+            st.markdown("\n".join(f"- `{k}`: {a} → **{b}**" for k, a, b in changes))
+        else:
+            st.write("None — change a control in the sidebar.")
+
+    run_key = (logic.setting_key(base_sc), logic.setting_key(current), seed, n)
+    if st.button("Run", type="primary", key="run"):
+        bar = st.progress(0.0, text="Starting …")
+        total = 2 * n
+
+        def step(offset: int, what: str) -> logic.Progress:
+            def report(done: int, _n: int) -> None:
+                bar.progress((offset + done) / total, text=f"{what}: {done}/{n} replications")
+            return report
+
+        b = batch(run_key[0], seed, n, step(0, "Baseline"))
+        c = batch(run_key[1], seed, n, step(n, "Current setting"))
+        bar.empty()
+        ss.results = {"key": run_key, "base": b, "cur": c, "base_label": base_label,
+                      "cur_label": cur_label, "cur_json": current.model_dump_json()}
+    res = ss.get("results")
+    tabs = st.tabs(["Results", "What happened to one idea", "Export", "Exercise pack"])
+    with tabs[0]:
+        if res is None:
+            st.info("Press **Run** to simulate the baseline and the current setting.")
+        else:
+            if res["key"] != run_key:
+                st.warning("The controls changed since the last run — press **Run** to update.")
+            b, c = res["base"], res["cur"]
+            st.caption(f"Last run took {b.seconds:.1f} s for the baseline and {c.seconds:.1f} s "
+                       "for the current setting (settings already run come from the cache).")
+            transfer = any("transition_deadline_met" in r.kpis
+                           and bool(r.kpis["transition_deadline_met"].notna().any())
+                           for r in (b, c))
+            show_cards(b, c, transfer)
+            show_charts(b, c, res["base_label"], res["cur_label"])
+    with tabs[1]:
+        if res is None:
+            st.info("Press **Run** first.")
+        else:
+            show_story(res["cur"], res["base"], Scenario.model_validate_json(res["cur_json"]))
+    with tabs[2]:
+        show_export(current, base_sc, built, base_ref, base.name if not pinned else base_name,
+                    seed, n)
+    with tabs[3]:
+        show_exercises()
+
+
+if __name__ == "__main__":  # Streamlit runs the script as __main__; worker processes
+    main()                  # spawned by the batch pool import it as __mp_main__ and skip this

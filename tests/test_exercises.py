@@ -1,0 +1,139 @@
+"""The classroom exercise pack: worksheets are complete, the page steps they describe give their
+scenario files, and every teacher's expected direction holds (20 replications, seed 2017, CRN,
+paired 95 % CI excludes zero)."""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+
+import pytest
+
+from simsource.analysis.stats import paired_difference
+from simsource.app import exercises as ex
+from simsource.app import logic
+from simsource.scenario import Scenario
+
+EXERCISES = ex.list_exercises()
+IDS = [e.worksheet.stem for e in EXERCISES]
+
+
+def test_pack_has_five_or_six_complete_worksheets() -> None:
+    assert 5 <= len(EXERCISES) <= 6
+    for e in EXERCISES:
+        positions = [e.text.find(s) for s in ex.SECTIONS]
+        assert all(p >= 0 for p in positions), f"{e.worksheet.name}: missing a section"
+        assert positions == sorted(positions), f"{e.worksheet.name}: sections out of order"
+        assert len(e.scenarios) >= 2, f"{e.worksheet.name}: needs scenarios to compare"
+        assert e.expectations, f"{e.worksheet.name}: no expected block"
+        assert "expected" not in e.student_text, "the student text must not give the answer"
+        for claim in e.expectations:
+            assert {claim.left, claim.right} <= set(e.scenarios), f"{e.worksheet.name}: {claim}"
+            assert claim.left != claim.right
+
+
+def test_every_scenario_file_belongs_to_a_worksheet_and_loads() -> None:
+    folder = ex.exercises_dir()
+    numbers = {e.number for e in EXERCISES}
+    for path in sorted(folder.glob("*.toml")):
+        assert path.stem[:2] in numbers, f"{path.name} belongs to no worksheet"
+    for e in EXERCISES:
+        for stem in e.scenarios:
+            sc = e.load(stem)
+            assert sc.name == stem
+            assert sc.scenario.years <= 3, f"{stem}: keep classroom runs short"
+            assert stem in e.text, f"{e.worksheet.name} does not mention {stem}"
+
+
+def test_malformed_expected_line_is_reported() -> None:
+    text = "x\n```expected\ninnovations_per_year: a <= b\n```\n"
+    with pytest.raises(ValueError, match="cannot read"):
+        ex.parse_expectations(text, "w.md")
+    ok = ex.parse_expectations("```expected\n# note\nk: a < b\n\nk2: c > d\n```\n")
+    assert [str(c) for c in ok] == ["k: a < b", "k2: c > d"]
+
+
+def _by_number(n: str) -> ex.Exercise:
+    return next(e for e in EXERCISES if e.number == n)
+
+
+def _page(start: Scenario, **changes: object) -> Scenario:
+    c = logic.controls_for(start)
+    for k, v in changes.items():
+        setattr(c, k, v)
+    return logic.build(start, c).scenario
+
+
+@pytest.mark.parametrize(
+    ("number", "start", "target", "changes"),
+    [
+        ("01", "01-dilemma-single", "01-dilemma-four-suppliers", {"sourcing": "multi"}),
+        ("02", "02-coordinators-10", "02-coordinators-16", {"staff": 16}),
+        ("03", "03-partnership-light", "03-partnership-heavy",
+         {"partnership": logic.preset_dims("heavy")}),
+        ("04", "04-business-shared", "04-business-supplier-led",
+         {"responsibility": {"it": "shared", "business": "supplier", "new_service": "internal"}}),
+        ("05", "05-transfer-shared-team", "05-transfer-separate-teams",
+         {"transfer_shared": False}),
+        ("06", "06-ambition-as-today", "06-ambition-doubled",
+         {"idea_scale": 2.0, "ambition": 40.0}),
+    ],
+)
+def test_page_steps_of_the_worksheet_give_its_scenario_file(
+        number: str, start: str, target: str, changes: dict[str, object]) -> None:
+    e = _by_number(number)
+    made = _page(e.load(start), **changes)
+    assert logic.scenario_diff(e.load(target), made) == []
+    assert logic.setting_key(made) == logic.setting_key(e.load(target))
+    assert logic.setting_key(made) != logic.setting_key(e.load(start))
+
+
+@pytest.fixture(scope="module")
+def batches() -> dict[str, logic.BatchResult]:
+    """Every exercise scenario run once (identical settings shared), in parallel."""
+    t0 = time.perf_counter()
+    by_key: dict[str, logic.BatchResult] = {}
+    out: dict[str, logic.BatchResult] = {}
+    for e in EXERCISES:
+        for stem in e.scenarios:
+            sc = e.load(stem)
+            key = logic.setting_key(sc)
+            if key not in by_key:
+                by_key[key] = logic.run_batch(sc, ex.SEED, ex.REPLICATIONS)
+            out[stem] = by_key[key]
+    elapsed = time.perf_counter() - t0
+    print(f"\nexercise pack: {len(by_key)} settings x {ex.REPLICATIONS} replications "
+          f"in {elapsed:.1f} s")
+    return out
+
+
+@pytest.mark.parametrize("exercise", EXERCISES, ids=IDS)
+def test_teachers_expected_directions_hold(exercise: ex.Exercise,
+                                           batches: dict[str, logic.BatchResult]) -> None:
+    failures = []
+    for claim in exercise.expectations:
+        left, right = batches[claim.left], batches[claim.right]
+        assert left.seed == right.seed == ex.SEED
+        assert left.n == right.n == ex.REPLICATIONS
+        assert claim.kpi in left.kpis, f"unknown KPI {claim.kpi}"
+        d = paired_difference(right.kpis[claim.kpi], left.kpis[claim.kpi])  # left - right
+        if not claim.holds(d):
+            failures.append(f"{claim}: left - right = {d.mean:+.3f} [{d.low:+.3f}, "
+                            f"{d.high:+.3f}]")
+    assert not failures, "\n".join(failures)
+
+
+def test_claims_can_fail() -> None:
+    """A claim with the direction reversed is rejected (the check is not vacuous)."""
+    d = paired_difference([1.0, 2.0, 3.0, 4.0], [2.0, 3.1, 4.0, 5.2])
+    assert ex.Expectation("k", "b", ">", "a").holds(d)
+    assert not ex.Expectation("k", "b", "<", "a").holds(d)
+    flat = paired_difference([1.0, 2.0, 3.0], [1.5, 1.5, 3.0])
+    assert not ex.Expectation("k", "b", ">", "a").holds(flat)
+    assert not ex.Expectation("k", "b", "<", "a").holds(flat)
+
+
+def test_readme_lists_every_worksheet() -> None:
+    readme = (ex.exercises_dir() / "README.md").read_text(encoding="utf-8")
+    for e in EXERCISES:
+        assert Path(e.worksheet).name in readme
