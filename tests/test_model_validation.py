@@ -236,10 +236,7 @@ def test_fact4_realised_success_follows_the_responsibility_matrix() -> None:
 PLAUSIBLE = [
     pytest.param("nacka-single", REPS, id="nacka-single"),
     pytest.param("nacka-multi", REPS, id="nacka-multi"),
-    pytest.param("nacka-multi-10", REPS, id="nacka-multi-10", marks=pytest.mark.xfail(
-        strict=True, reason="calibration: with 10 coordinators for four suppliers the unit is "
-        "saturated (utilisation ≈ 0.997, operations ≈ 60 % of its effort), the screening queue "
-        "grows without bound and conversion is ≈ 1.7 % < 2 %")),
+    pytest.param("nacka-multi-10", REPS, id="nacka-multi-10"),
     pytest.param("nacka-transfer-2017", 10, id="nacka-transfer-2017"),
     pytest.param("nacka-transfer-2017-separate-teams", 10,
                  id="nacka-transfer-2017-separate-teams"),

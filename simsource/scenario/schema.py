@@ -166,8 +166,8 @@ class Funnel(Frozen):
                               "probability", ge=0, le=1, lo=0.10, hi=0.45)
     matching_pass: float = P(0.5, "matching pass probability (assumption: public innovation is "
                              "mostly reuse)", "probability", ge=0, le=1, lo=0.3, hi=0.7)
-    screening_effort_days: float = P(1.0, "mean coordinator effort to screen an idea "
-                                     "(exponential)", "person-days", gt=0, lo=0.5, hi=2.0)
+    screening_effort_days: float = P(0.5, "mean coordinator effort to screen an idea "
+                                     "(exponential)", "person-days", gt=0, lo=0.25, hi=1.0)
     matching_effort_days: float = P(4.0, "mean coordinator effort to match an idea with a need "
                                     "owner (exponential)", "person-days", gt=0, lo=2.0, hi=8.0)
     need_owner_delay_days: float = P(5.0, "mean wait for the business need owner during "
@@ -248,11 +248,11 @@ class Coordination(Frozen):
     governance_interval_days: float = P(10.0, "supplier governance happens in cycles of this "
                                         "length", "days", gt=0, lo=5, hi=20)
     governance_fte_per_supplier: float = P(
-        0.8, "coordination effort a per supplier (vendor management 0.2 FTE, Forrester, plus "
+        0.7, "coordination effort a per supplier (vendor management 0.2 FTE, Forrester, plus "
         "contract follow-up; assumption calibrated to ops ≈ 1/3 of unit effort)", "FTE",
         ge=0, lo=0.2, hi=1.5)
     governance_fte_per_pair: float = P(
-        0.4, "coordination effort b per supplier pair (interfaces, Brooks n(n-1)/2)", "FTE",
+        0.35, "coordination effort b per supplier pair (interfaces, Brooks n(n-1)/2)", "FTE",
         ge=0, lo=0.1, hi=0.8)
     triage_effort_days: float = P(0.5, "mean coordinator effort to triage a cross-supplier "
                                   "incident (exponential)", "person-days", gt=0, lo=0.25, hi=1.0)

@@ -1,0 +1,114 @@
+"""``manifest.json``: what a results folder holds, and the check that a folder is ours to write.
+
+A folder belongs to one (kind, scenario hash, seed) — and for a sweep also one design. Running
+into a folder that holds something else is refused unless ``overwrite``; overwriting removes only
+the files this package writes, never anything else the user keeps there.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import platform
+import shlex
+import shutil
+import sys
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+from simsource.errors import UserError
+from simsource.experiment.parquetio import atomic_write_text
+
+MANIFEST = "manifest.json"
+OWNED_FILES = (
+    MANIFEST, "scenario.toml", "replications.parquet", "timeseries.parquet", "summary.csv",
+    "comparison.csv", "compare.json", "sweep.parquet", "sweep_summary.csv", "design.csv",
+)
+OWNED_DIRS = ("chunks", "plots", "points")
+IGNORED = (".lock",)
+
+
+def now_iso() -> str:
+    return dt.datetime.now(dt.UTC).replace(microsecond=0).isoformat().replace("+00:00", "Z")
+
+
+def command_line(cli: bool = False) -> str:
+    """The command line of this process (``cli``: as typed, ``simsource run ...``)."""
+    return shlex.join(["simsource", *sys.argv[1:]] if cli else [sys.executable, *sys.argv])
+
+
+def environment() -> dict[str, str]:
+    import numpy
+    import simpy
+
+    from simsource import __version__
+
+    return {
+        "simsource_version": __version__,
+        "python": platform.python_version(),
+        "numpy": numpy.__version__,
+        "simpy": getattr(simpy, "__version__", "unknown"),
+    }
+
+
+def read_manifest(root: Path) -> dict[str, Any]:
+    """The manifest of ``root``; a missing or broken one is a :class:`UserError` naming the file."""
+    path = root / MANIFEST
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise UserError(f"{path}: not found (not a simsource results folder)") from None
+    except OSError as exc:
+        raise UserError(f"{path}: cannot read: {exc.strerror}") from None
+    except ValueError as exc:
+        raise UserError(f"{path}: broken JSON ({exc}); use --overwrite or another --out") from None
+    if not isinstance(data, dict):
+        raise UserError(f"{path}: broken manifest (not a JSON object)")
+    return data
+
+
+def write_manifest(root: Path, data: Mapping[str, Any]) -> None:
+    atomic_write_text(root / MANIFEST, json.dumps(dict(data), indent=2, default=str) + "\n")
+
+
+def _describe(m: Mapping[str, Any]) -> str:
+    what = "a sweep over" if m.get("kind") == "sweep" else "scenario"
+    return (f"{what} {m.get('scenario')} (hash {m.get('scenario_hash')}, seed {m.get('seed')}"
+            + (f", design {m.get('design_hash')}" if m.get("design_hash") else "") + ")")
+
+
+def clear_owned(root: Path) -> None:
+    """Remove what this package writes in ``root`` (and nothing else)."""
+    for name in OWNED_FILES:
+        (root / name).unlink(missing_ok=True)
+    for name in OWNED_DIRS:
+        if (root / name).is_dir():
+            shutil.rmtree(root / name)
+
+
+def claim_folder(root: Path, identity: Mapping[str, Any], overwrite: bool) -> dict[str, Any] | None:
+    """Check that ``root`` may be written for ``identity``; return its manifest if it resumes.
+
+    ``identity`` holds ``kind``, ``scenario`` (name, for messages), ``scenario_hash``, ``seed``
+    and optionally ``design_hash``. Returns None for a new (or overwritten) folder.
+    """
+    if not root.exists():
+        return None
+    if not root.is_dir():
+        raise UserError(f"{root}: exists and is not a folder; use another --out")
+    if overwrite:
+        clear_owned(root)
+        return None
+    if not (root / MANIFEST).exists():
+        ours = [p.name for p in root.iterdir() if p.name not in IGNORED]
+        if ours:
+            raise UserError(f"{root}: not empty and not a simsource results folder (no "
+                            f"{MANIFEST}); use --overwrite or another --out")
+        return None
+    old = read_manifest(root)
+    keys = ("kind", "scenario_hash", "seed", "design_hash")
+    if any(old.get(k, "run" if k == "kind" else None) != identity.get(k) for k in keys):
+        raise UserError(f"{root}: {MANIFEST}: holds {_describe(old)}, not {_describe(identity)}; "
+                        "use --overwrite or another --out")
+    return old

@@ -1,0 +1,155 @@
+"""``load_results(DIR)``: any results folder (run, compare or sweep) as pandas objects.
+
+>>> res = load_results("results/nacka-multi")      # doctest: +SKIP
+>>> res.kind, res.summary.head(), res.replications["innovations_per_year"].describe()
+
+``replications`` and ``timeseries`` are read on first access (the time series of a large batch
+can be big); a comparison's and a sweep's are the members' tables stacked (tagged by
+``scenario`` / ``point``).
+"""
+
+from __future__ import annotations
+
+import functools
+import json
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from simsource.errors import UserError
+from simsource.experiment.manifest import MANIFEST, read_manifest
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+COMPARE_JSON = "compare.json"
+
+
+def _read_parquet(path: Path, columns: list[str] | None = None) -> pd.DataFrame:
+    import pandas as pd
+    import pyarrow as pa
+
+    try:
+        return pd.read_parquet(path, columns=columns)
+    except FileNotFoundError:
+        raise UserError(f"{path}: missing; run the command that made this folder again to "
+                        "finish it") from None
+    except (OSError, pa.ArrowException) as exc:
+        raise UserError(f"{path}: unreadable Parquet ({exc}); run the command again with "
+                        "--overwrite") from None
+
+
+def _read_csv(path: Path) -> pd.DataFrame:
+    import pandas as pd
+
+    try:
+        return pd.read_csv(path)
+    except FileNotFoundError:
+        raise UserError(f"{path}: missing; run the command that made this folder again to "
+                        "finish it") from None
+    except (OSError, ValueError) as exc:
+        raise UserError(f"{path}: unreadable CSV ({exc})") from None
+
+
+def _read_text(path: Path) -> str:
+    try:
+        return path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        return ""
+
+
+class Results:
+    """A results folder: ``kind`` (run | compare | sweep), ``manifest`` (dict), ``summary``,
+    ``replications``, ``timeseries`` (DataFrames), ``scenario_toml`` (str) and, for a comparison
+    or a sweep, ``members`` (name or point → folder) and :meth:`member`."""
+
+    def __init__(self, path: Path, kind: str, manifest: dict[str, Any], summary: pd.DataFrame,
+                 scenario_toml: str, members: dict[str, Path] | None = None) -> None:
+        self.path = path
+        self.kind = kind
+        self.manifest = manifest
+        self.summary = summary
+        self.scenario_toml = scenario_toml
+        self.members = members or {}
+
+    def member(self, name: str) -> Results:
+        """The results folder of one scenario (compare) or point (sweep, e.g. ``"p0003"``)."""
+        if name not in self.members:
+            raise UserError(f"{self.path}: no member '{name}' (have: {', '.join(self.members)})")
+        return load_results(self.members[name])
+
+    @functools.cached_property
+    def replications(self) -> pd.DataFrame:
+        if self.kind == "run":
+            return _read_parquet(self.path / "replications.parquet")
+        if self.kind == "sweep":
+            return _read_parquet(self.path / "sweep.parquet")
+        return self._stack("replications")
+
+    @functools.cached_property
+    def timeseries(self) -> pd.DataFrame:
+        if self.kind == "run":
+            return _read_parquet(self.path / "timeseries.parquet")
+        return self._stack("timeseries")
+
+    def _stack(self, what: str) -> pd.DataFrame:
+        import pandas as pd
+
+        frames = []
+        for name, folder in self.members.items():
+            df = _read_parquet(folder / f"{what}.parquet")
+            if self.kind == "sweep":
+                df.insert(0, "point", int(name.lstrip("p")))
+            frames.append(df)
+        return pd.concat(frames, ignore_index=True)
+
+    def __repr__(self) -> str:
+        n = self.manifest.get("replications")
+        return f"Results({str(self.path)!r}, kind={self.kind!r}, replications={n})"
+
+
+def _load_run(path: Path) -> Results:
+    manifest = read_manifest(path)
+    kind = str(manifest.get("kind", "run"))
+    if kind == "sweep":
+        return _load_sweep(path, manifest)
+    if manifest.get("finished") is None:
+        raise UserError(f"{path}: unfinished run ({manifest.get('replications', 0)} of "
+                        f"{manifest.get('requested')} replications on disk); run the same "
+                        "command again to complete it")
+    return Results(path, "run", manifest, _read_csv(path / "summary.csv"),
+                   _read_text(path / "scenario.toml"))
+
+
+def _load_sweep(path: Path, manifest: dict[str, Any]) -> Results:
+    if manifest.get("finished") is None:
+        raise UserError(f"{path}: unfinished sweep; run the same command again to complete it")
+    design = _read_csv(path / "design.csv")
+    members = {f"p{int(p):04d}": path / "points" / f"p{int(p):04d}" for p in design["point"]}
+    return Results(path, "sweep", manifest, _read_csv(path / "sweep_summary.csv"),
+                   _read_text(path / "scenario.toml"), members)
+
+
+def _load_compare(path: Path) -> Results:
+    file = path / COMPARE_JSON
+    try:
+        meta = json.loads(file.read_text(encoding="utf-8"))
+        names = [str(n) for n in meta["scenarios"]]
+    except (OSError, ValueError, KeyError, TypeError) as exc:
+        raise UserError(f"{file}: broken comparison file ({exc})") from None
+    folders = meta.get("folders") or {}
+    members = {n: (path / folders.get(n, n)).resolve() for n in names}
+    tomls = [f"# ---- {n} ----\n{_read_text(m / 'scenario.toml')}" for n, m in members.items()]
+    return Results(path, "compare", {**meta, "kind": "compare"},
+                   _read_csv(path / "comparison.csv"), "\n".join(tomls), members)
+
+
+def load_results(path: Path | str) -> Results:
+    """Open a results folder written by ``simsource run``, ``compare`` or ``sweep``."""
+    path = Path(path)
+    if not path.is_dir():
+        raise UserError(f"{path}: no such results folder")
+    if (path / COMPARE_JSON).is_file():
+        return _load_compare(path)
+    if (path / MANIFEST).is_file():
+        return _load_run(path)
+    raise UserError(f"{path}: not a simsource results folder (no {MANIFEST} or {COMPARE_JSON})")

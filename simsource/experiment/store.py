@@ -1,0 +1,201 @@
+"""A results folder (docs/results-format.md) written chunk by chunk, resumable, never mixed.
+
+>>> store = ResultStore.open(Path("results/x"), sc, seed=0, requested=100)   # doctest: +SKIP
+>>> todo = store.missing(100)          # verified chunks on disk are kept
+>>> store.write(kpi_rows, ts_rows)     # as chunks complete (atomic)
+>>> df = store.finalize(100)           # replications/timeseries.parquet, summary.csv, manifest
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+from collections.abc import Callable, Iterator, Sequence
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from simsource.errors import UserError
+from simsource.experiment import chunks as ck
+from simsource.experiment.manifest import (
+    claim_folder,
+    command_line,
+    environment,
+    now_iso,
+    write_manifest,
+)
+from simsource.experiment.parquetio import StreamingParquetWriter, atomic_write_text
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+    from simsource.scenario import Scenario
+
+Warn = Callable[[str], None]
+KPI_GROUP_ROWS = 10_000
+TS_GROUP_ROWS = 65_536
+
+
+def _stderr(msg: str) -> None:
+    import click
+
+    click.echo(f"warning: {msg}", err=True)
+
+
+def _lock(root: Path) -> int | None:
+    """An exclusive lock on ``root`` for this process (released by the OS if it dies)."""
+    try:
+        import fcntl
+    except ImportError:  # pragma: no cover - not POSIX
+        return None
+    fd = os.open(root / ".lock", os.O_RDWR | os.O_CREAT, 0o644)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except OSError:
+        os.close(fd)
+        raise UserError(f"{root}: in use by another simsource run; wait for it to finish or "
+                        "use another --out") from None
+    return fd
+
+
+class ResultStore:
+    """One scenario's results folder: claimed, locked, filled with verified chunks, finalized."""
+
+    def __init__(self, root: Path, sc: Scenario, seed: int, manifest: dict[str, Any],
+                 lock_fd: int | None, warn: Warn) -> None:
+        from simsource.scenario import scenario_hash
+
+        self.root = root
+        self.sc = sc
+        self.seed = seed
+        self.manifest = manifest
+        self.identity = {"scenario_hash": scenario_hash(sc), "seed": seed}
+        self.warn = warn
+        self._lock_fd = lock_fd
+        self._chunks: list[ck.Chunk] | None = None
+
+    # ---- opening -------------------------------------------------------------------------------
+    @classmethod
+    def open(cls, root: Path | str, sc: Scenario, seed: int = 0, *, requested: int,
+             overwrite: bool = False, backend: str = "local", jobs: int = 1,
+             command: str | None = None, warn: Warn | None = None) -> ResultStore:
+        """Claim ``root`` for (scenario, seed) — refusing a folder holding anything else — and lock
+        it; write ``scenario.toml`` and a manifest at once, so even a killed run is identifiable."""
+        from simsource.scenario import scenario_hash, scenario_toml
+
+        root = Path(root)
+        warn = warn if warn is not None else _stderr
+        identity = {"kind": "run", "scenario": sc.name, "scenario_hash": scenario_hash(sc),
+                    "seed": seed}
+        if root.exists() and not root.is_dir():
+            raise UserError(f"{root}: exists and is not a folder; use another --out")
+        root.mkdir(parents=True, exist_ok=True)
+        fd = _lock(root)
+        try:
+            old = claim_folder(root, identity, overwrite)
+            env = environment()
+            if old and old.get("simsource_version") != env["simsource_version"]:
+                warn(f"{root}: made by simsource {old.get('simsource_version')}, this is "
+                     f"{env['simsource_version']}; use --overwrite if the model changed")
+            manifest: dict[str, Any] = {
+                **env, **identity, "replications": 0, "requested": requested,
+                "backend": backend, "jobs": jobs,
+                "started": (old or {}).get("started") or now_iso(), "finished": None,
+                "command": command or command_line(),
+            }
+            atomic_write_text(root / "scenario.toml", scenario_toml(sc))
+            store = cls(root, sc, seed, manifest, fd, warn)
+            manifest["replications"] = len(store.done())
+            write_manifest(root, manifest)
+        except BaseException:
+            if fd is not None:
+                os.close(fd)
+            raise
+        return store
+
+    @property
+    def chunk_dir(self) -> Path:
+        return self.root / "chunks"
+
+    # ---- chunks --------------------------------------------------------------------------------
+    def done(self) -> set[int]:
+        """Replications on disk in sound chunks (verified once; broken chunks reported, deleted)."""
+        if self._chunks is None:
+            self._chunks = ck.scan(self.chunk_dir, self.identity, self.warn)
+        return {r for c in self._chunks for r in c.reps}
+
+    def missing(self, n: int) -> list[int]:
+        done = self.done()
+        return [i for i in range(n) if i not in done]
+
+    def write(self, kpi_rows: Sequence[ck.KpiRow], ts_rows: Sequence[ck.TsRow]) -> None:
+        """Store one completed block of replications as an atomic chunk."""
+        kpi_rows = sorted(kpi_rows, key=lambda r: int(r["replication"]))
+        ts_rows = sorted(ts_rows, key=lambda r: int(r["replication"]))
+        self.chunk_dir.mkdir(exist_ok=True)
+        chunk = ck.write_chunk(self.chunk_dir, ck.kpi_table(self.sc.name, kpi_rows),
+                               ck.ts_table(self.sc.name, ts_rows), self.identity)
+        self.done()
+        assert self._chunks is not None
+        self._chunks.append(chunk)
+        self._chunks.sort()
+
+    def _tables(self, n: int, kind: str, columns: list[str] | None = None) -> Iterator[pa.Table]:
+        """Tables of the chunks holding replications < n, in replication order, one at a time."""
+        missing = self.missing(n)
+        if missing:
+            raise RuntimeError(f"{self.root}: replications {missing[:5]} are not on disk yet")
+        assert self._chunks is not None
+        for chunk in self._chunks:
+            if chunk.first >= n:
+                break
+            table = ck.read_chunk(self.chunk_dir, chunk, kind, columns)
+            if chunk.last >= n:
+                table = table.filter(pc.less(table.column("replication"), n))
+            yield table
+
+    def kpis(self, n: int) -> pd.DataFrame:
+        """Replications 0..n-1 as a DataFrame (only KPIs: small even for large n)."""
+        return pa.concat_tables(list(self._tables(n, "kpi"))).to_pandas()
+
+    def timeseries(self, n: int, columns: list[str]) -> pd.DataFrame:
+        """Selected time-series columns of replications 0..n-1."""
+        return pa.concat_tables(list(self._tables(n, "ts", columns))).to_pandas()
+
+    # ---- the final files -----------------------------------------------------------------------
+    def finalize(self, n: int) -> pd.DataFrame:
+        """Write the five files for replications 0..n-1 (streamed chunk by chunk)."""
+        from simsource.analysis.stats import summarize
+
+        with StreamingParquetWriter(self.root / "replications.parquet", KPI_GROUP_ROWS) as w:
+            for table in self._tables(n, "kpi"):
+                w.write(table)
+        with StreamingParquetWriter(self.root / "timeseries.parquet", TS_GROUP_ROWS) as w:
+            for table in self._tables(n, "ts"):
+                w.write(table)
+        df = self.kpis(n)
+        atomic_write_text(self.root / "summary.csv", summarize(df).to_csv(index=False))
+        self.manifest.update(replications=n, requested=max(n, self.manifest["requested"]),
+                             finished=now_iso())
+        write_manifest(self.root, self.manifest)
+        return df
+
+    def close(self) -> None:
+        """Record progress in the manifest (if not finalized) and release the lock."""
+        try:
+            if self.manifest.get("finished") is None and self._chunks is not None:
+                self.manifest["replications"] = len(self.done())
+                write_manifest(self.root, self.manifest)
+        finally:
+            if self._lock_fd is not None:
+                with contextlib.suppress(OSError):
+                    os.close(self._lock_fd)
+                self._lock_fd = None
+
+    def __enter__(self) -> ResultStore:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()

@@ -1,0 +1,153 @@
+"""Readable text tables of results (for the terminal) and the warm-up check after a run."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+    from simsource.scenario import Scenario
+
+#: the KPIs a planner looks at first, in display order (absent or all-NaN ones are skipped)
+HEADLINE_KPIS: tuple[str, ...] = (
+    "innovations_per_year", "innovation_capacity_ratio", "ideas_per_year",
+    "lead_time_days_median", "lead_time_days_p90", "backlog_end", "coordinator_utilisation",
+    "operations_share_of_unit_effort", "incidents_per_year", "sla_breach_share",
+    "between_chairs_per_year", "cost_operations_msek_per_year", "cost_total_msek_per_year",
+    "benefit_msek_per_year", "transition_finish_day", "transition_deadline_met",
+)  # fmt: skip
+MONTH_DAYS = 20  # working days in a time-series month
+WARMUP_COLUMNS = ("wip_project", "load_project")
+MSER_BATCH = 5  # months per MSER-5 batch
+
+
+def _decimals(*values: float) -> int:
+    """Decimals showing three significant digits of the largest finite value."""
+    finite = [abs(v) for v in values if isinstance(v, int | float) and math.isfinite(v) and v]
+    if not finite:
+        return 0
+    return max(0, min(4, 2 - math.floor(math.log10(max(finite)))))
+
+
+def fmt(value: Any, decimals: int) -> str:
+    if value is None or (isinstance(value, float) and not math.isfinite(value)):
+        return "–"
+    return f"{value:,.{decimals}f}"
+
+
+def fmt_ci(mean: float, low: float, high: float) -> tuple[str, str]:
+    d = _decimals(mean, low, high)
+    ci = "–" if not math.isfinite(low) else f"[{fmt(low, d)}, {fmt(high, d)}]"
+    return fmt(mean, d), ci
+
+
+def fmt_p(p: float) -> str:
+    if not math.isfinite(p):
+        return "–"
+    return "<0.001" if p < 0.001 else f"{p:.3f}"
+
+
+def _render(header: Sequence[str], rows: Sequence[Sequence[str]], right: set[int]) -> str:
+    widths = [max(len(str(r[i])) for r in [header, *rows]) for i in range(len(header))]
+    lines = []
+    for r in [header, *rows]:
+        cells = [str(c).rjust(w) if i in right else str(c).ljust(w)
+                 for i, (c, w) in enumerate(zip(r, widths, strict=True))]
+        lines.append("  ".join(cells).rstrip())
+    return "\n".join(lines)
+
+
+def headline(kpis: Sequence[str], available: Sequence[str]) -> list[str]:
+    have = set(available)
+    return [k for k in kpis if k in have]
+
+
+def summary_table(summary: pd.DataFrame, kpis: Sequence[str] = HEADLINE_KPIS) -> str:
+    """KPI, mean, 95 % CI, n — for the headline KPIs present in a ``summary.csv`` frame."""
+    records = {str(r["kpi"]): r for r in summary.to_dict("records")}
+    rows = []
+    for kpi in headline(kpis, list(records)):
+        row = records[kpi]
+        if int(row["n"]) == 0:
+            continue
+        mean, ci = fmt_ci(float(row["mean"]), float(row["ci_low"]), float(row["ci_high"]))
+        rows.append([kpi, mean, ci, str(int(row["n"]))])
+    return _render(["KPI", "mean", "95 % CI", "n"], rows, right={1, 3})
+
+
+def comparison_table(comparison: pd.DataFrame, kpis: Sequence[str] = HEADLINE_KPIS) -> str:
+    """Per KPI: each scenario's mean [CI], and the paired difference to the first with its CI
+    and Holm-corrected p-value."""
+    rows = []
+    present = headline(kpis, list(dict.fromkeys(comparison["kpi"])))
+    for kpi in present:
+        block = comparison[comparison["kpi"] == kpi]
+        if (block["n"] == 0).all():
+            continue
+        for j, (_, r) in enumerate(block.iterrows()):
+            mean, ci = fmt_ci(float(r["mean"]), float(r["ci_low"]), float(r["ci_high"]))
+            if j == 0:
+                diff = ""
+                p = ""
+            else:
+                d, dci = fmt_ci(float(r["diff"]), float(r["diff_ci_low"]),
+                                float(r["diff_ci_high"]))
+                diff = f"{'+' if float(r['diff']) > 0 else ''}{d} {dci}"
+                p = fmt_p(float(r["p_holm"]))
+            rows.append([kpi if j == 0 else "", str(r["scenario"]), mean, ci, diff, p])
+    return _render(["KPI", "scenario", "mean", "95 % CI", "paired diff [95 % CI]", "p (Holm)"],
+                   rows, right={2, 5})
+
+
+def sweep_table(design: pd.DataFrame, summary: pd.DataFrame,
+                kpis: Sequence[str] = ("innovations_per_year", "lead_time_days_median",
+                                       "coordinator_utilisation", "cost_total_msek_per_year")
+                ) -> str:
+    """One row per design point: its design values and the mean of a few headline KPIs."""
+    cols = [c for c in design.columns if c != "point"]
+    shown = headline(kpis, list(dict.fromkeys(summary["kpi"])))
+    means = {(int(p), str(k)): float(m)
+             for p, k, m in summary[["point", "kpi", "mean"]].itertuples(index=False)}
+    rows = []
+    for d in design.to_dict("records"):
+        point = int(d["point"])
+        vals = [f"p{point:04d}", *(str(d[c]) for c in cols)]
+        for k in shown:
+            m = means.get((point, k), math.nan)
+            vals.append(fmt(m, _decimals(m)))
+        rows.append(vals)
+    return _render(["point", *cols, *shown], rows,
+                   right=set(range(1 + len(cols), 1 + len(cols) + len(shown))))
+
+
+def warmup_warning(folder: Path, sc: Scenario) -> str | None:
+    """A one-line warning if MSER-5 on the mean monthly ``wip_project`` / ``load_project``
+    suggests a warm-up more than one batch (5 months) longer than ``scenario.warmup_years``;
+    None otherwise."""
+    import pandas as pd
+    import pyarrow.parquet as pq
+
+    from simsource.analysis.stats import warmup_suggestion
+
+    path = folder / "timeseries.parquet"
+    names = pq.read_schema(path).names
+    cols = [c for c in WARMUP_COLUMNS if c in names]
+    if not cols or "month" not in names:
+        return None
+    ts = pd.read_parquet(path, columns=["replication", "month", *cols])
+    months_per_year = sc.scenario.working_days_per_year / MONTH_DAYS
+    have = sc.scenario.warmup_years * months_per_year
+    worst = max(((warmup_suggestion(ts, c), c) for c in cols), default=(0, ""))
+    months, col = worst
+    # MSER-5 cuts whole batches of 5 months: the warm-up it finds lies in (months - 5, months]
+    if have >= months - MSER_BATCH - 1e-9:
+        return None
+    years = months / months_per_year
+    advice = math.ceil(years * 2) / 2
+    return (f"MSER-5 on {col} suggests a warm-up of {months} months ({years:.1f} years), longer "
+            f"than scenario.warmup_years = {sc.scenario.warmup_years:g}; consider "
+            f"--set scenario.warmup_years={advice:g}")
