@@ -1,0 +1,209 @@
+"""``simsource sensitivity | staff``: what drives a KPI, and how many coordinators are needed.
+
+Thin commands over :mod:`simsource.analysis.sensitivity` and :mod:`simsource.analysis.staffing`;
+the libraries are imported inside each command so ``simsource --help`` stays fast.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import click
+
+from simsource.cli import UsageProblem, main
+from simsource.cli.scenario_cmds import set_option
+
+if TYPE_CHECKING:
+    from simsource.scenario import Scenario
+
+DEFAULT_SAMPLES = {"morris": 8, "sobol": 64}
+backend_option = click.option("--backend", default="local", show_default=True,
+                              help="Where replications run: local (worker processes) or dask.")
+
+
+def _command() -> str:
+    from simsource.experiment.manifest import command_line
+
+    return command_line(cli=True)
+
+
+def _load(scenario: str, sets: tuple[str, ...], years: float | None) -> Scenario:
+    from simsource.scenario import load_scenario, parse_overrides
+
+    overrides: dict[str, Any] = parse_overrides(sets)
+    if years is not None:
+        if years <= 0:
+            raise UsageProblem(f"--years: must be positive, got {years:g}")
+        overrides["scenario.years"] = years
+    return load_scenario(scenario, overrides)
+
+
+def _save(fig: Any, path: Path) -> None:
+    fig.savefig(path, dpi=fig.dpi)
+
+
+def _write_json(path: Path, data: dict[str, Any]) -> None:
+    path.write_text(json.dumps(data, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
+
+
+@main.command("sensitivity")
+@click.argument("scenario", metavar="FILE_OR_NAME")
+@click.option("--method", type=click.Choice(["morris", "sobol"]), default="morris",
+              show_default=True, help="Morris screening (cheap) or Sobol indices (thorough).")
+@click.option("--params", default=None, metavar="K1,K2,...|all",
+              help="Dotted keys (fnmatch patterns like 'suppliers.*.proactive' allowed; "
+                   "KEY=LOW:HIGH sets a range), or 'all'. Default: ten key parameters that "
+                   "apply to the scenario (see --list-params).")
+@click.option("--samples", type=int, default=None, metavar="N",
+              help="Morris trajectories (default 8) or Sobol base samples, a power of two "
+                   "(default 64).")
+@click.option("--kpi", default="innovations_per_year", show_default=True,
+              help="The KPI analysed.")
+@click.option("-r", "--replications", type=int, default=3, show_default=True, metavar="REPS",
+              help="Replications averaged per design point (common random numbers).")
+@click.option("--seed", type=int, default=0, show_default=True, metavar="S")
+@click.option("-j", "--jobs", type=int, default=None, metavar="JOBS",
+              help="Worker processes (default: every core).")
+@click.option("--out", type=click.Path(path_type=Path, file_okay=False), default=None,
+              metavar="DIR", help="Output folder (default results/sensitivity-SCENARIO-METHOD/).")
+@set_option
+@click.option("--years", type=float, default=None, metavar="Y",
+              help="Simulated years incl. warm-up (shorter runs for a quicker screen).")
+@click.option("--levels", type=int, default=4, show_default=True,
+              help="Morris grid levels (even).")
+@click.option("--top", type=int, default=12, show_default=True,
+              help="Parameters shown in the plot.")
+@click.option("--list-params", is_flag=True,
+              help="List the parameters with ranges that apply to the scenario, and exit.")
+@backend_option
+@click.option("-q", "--quiet", is_flag=True, help="No progress bar.")
+def sensitivity_cmd(scenario: str, method: str, params: str | None, samples: int | None,
+                    kpi: str, replications: int, seed: int, jobs: int | None, out: Path | None,
+                    sets: tuple[str, ...], years: float | None, levels: int, top: int,
+                    list_params: bool, backend: str, quiet: bool) -> None:
+    """Which parameters drive a KPI? Morris or Sobol sensitivity analysis (SALib) over the
+    plausible ranges the scenario schema declares.
+
+    Each design point is the mean of REPS replications with common random numbers. Writes
+    sensitivity.csv (Morris: mu_star, mu_star_conf, sigma, mu; Sobol: S1, S1_conf, ST, ST_conf),
+    sensitivity.png (tornado of the most influential parameters), points.csv (design and KPI
+    means) and sensitivity.json to the output folder.
+    """
+    from simsource.analysis import sensitivity as sa
+
+    sc = _load(scenario, sets, years)
+    if list_params:
+        defaults = set(sa.DEFAULT_PARAMS)
+        for p in sa.parameter_space(sc):
+            mark = "*" if p.key in defaults else " "
+            kind = "int" if p.integer else "float"
+            click.echo(f"{mark} {p.key:<48} {p.low:g}..{p.high:g} {kind:<5} (now {p.value:g}"
+                       f"{' ' + p.unit if p.unit else ''})")
+        click.echo("(* = analysed by default)")
+        return
+    n = samples if samples is not None else DEFAULT_SAMPLES[method]
+    sa.check_inputs(method, n, replications, levels)
+    if method == "sobol" and sa.sobol_samples(n) != n:
+        click.echo(f"note: --samples rounded up to {sa.sobol_samples(n)} (Sobol needs a power "
+                   "of two)", err=True)
+    chosen = sa.select_params(sc, params)
+    folder = out or Path("results") / f"sensitivity-{sc.name}-{method}"
+    t0 = time.perf_counter()
+    res = sa.run_sensitivity(sc, chosen, method=method, samples=n, kpi=kpi,
+                             replications=replications, seed=seed, jobs=jobs,
+                             progress=not quiet, levels=levels, backend=backend)
+    elapsed = time.perf_counter() - t0
+    folder.mkdir(parents=True, exist_ok=True)
+    res.table.to_csv(folder / "sensitivity.csv", index=False)
+    res.design.to_csv(folder / "points.csv", index=False)
+    _save(sa.plot_sensitivity(res, top=top), folder / "sensitivity.png")
+    _write_json(folder / "sensitivity.json", {
+        "scenario": sc.name, "method": method, "kpi": kpi, "samples": res.samples,
+        "levels": levels if method == "morris" else None, "replications": replications,
+        "seed": seed, "points": len(res.design), "simulations": len(res.design) * replications,
+        "seconds": round(elapsed, 1), "command": _command(),
+        "params": [{"key": p.key, "low": p.low, "high": p.high, "integer": p.integer,
+                    "value": p.value} for p in chosen],
+    })
+    what = "mu_star = mean |effect| over the whole range" if method == "morris" else \
+        "S1 = share of variance alone, ST = with interactions"
+    click.echo(f"{method} sensitivity of {kpi} in {sc.name}: {len(chosen)} parameters, "
+               f"{len(res.design)} design points × {replications} replications "
+               f"(seed {seed}, common random numbers) in {elapsed:.0f} s; {what}")
+    click.echo(sa.format_table(res))
+    click.echo(f"wrote {folder}/sensitivity.csv, sensitivity.png, points.csv, sensitivity.json")
+
+
+@main.command("staff")
+@click.argument("scenario", metavar="FILE_OR_NAME")
+@click.option("--target", required=True, metavar="'KPI>=X'",
+              help="What must hold in a replication: KPI>=X, KPI<=X, KPI>X or KPI<X, e.g. "
+                   "'innovations_per_year>=20'.")
+@click.option("--confidence", type=float, default=0.9, show_default=True,
+              help="Required share of replications meeting the target.")
+@click.option("--max-staff", type=int, default=60, show_default=True)
+@click.option("--min-staff", type=int, default=1, show_default=True)
+@click.option("-n", "--replications", type=int, default=40, show_default=True, metavar="REPS",
+              help="Replications per staffing level (common random numbers).")
+@click.option("--seed", type=int, default=0, show_default=True, metavar="S")
+@click.option("-j", "--jobs", type=int, default=None, metavar="JOBS",
+              help="Worker processes (default: every core).")
+@click.option("--out", type=click.Path(path_type=Path, file_okay=False), default=None,
+              metavar="DIR", help="Output folder (default results/staff-SCENARIO/).")
+@set_option
+@click.option("--years", type=float, default=None, metavar="Y",
+              help="Simulated years incl. warm-up.")
+@click.option("--strict", is_flag=True,
+              help="Require the lower end of the 95 % Wilson interval (not the share itself) "
+                   "to reach --confidence.")
+@backend_option
+@click.option("-q", "--quiet", is_flag=True, help="No progress bar.")
+def staff_cmd(scenario: str, target: str, confidence: float, max_staff: int, min_staff: int,
+              replications: int, seed: int, jobs: int | None, out: Path | None,
+              sets: tuple[str, ...], years: float | None, strict: bool, backend: str,
+              quiet: bool) -> None:
+    """How many coordinators are needed? The smallest coordination.staff for which TARGET holds
+    in at least --confidence of the replications, its cost, and the curve.
+
+    The staffing plan is emptied (coordination.plan = []), so each level holds from day 0;
+    consultants stay as the scenario has them. Levels are searched by galloping up from
+    --min-staff and then bisecting (the share is assumed to grow with staffing). Writes
+    staff.csv, staff.png and staff.json to the output folder.
+    """
+    from simsource.analysis import staffing as st
+
+    sc = _load(scenario, sets, years)
+    folder = out or Path("results") / f"staff-{sc.name}"
+    t0 = time.perf_counter()
+    res = st.find_staffing(sc, target, confidence=confidence, min_staff=min_staff,
+                           max_staff=max_staff, replications=replications, seed=seed,
+                           strict=strict, jobs=jobs, progress=not quiet, backend=backend)
+    elapsed = time.perf_counter() - t0
+    folder.mkdir(parents=True, exist_ok=True)
+    res.table().to_csv(folder / "staff.csv", index=False)
+    _save(st.plot_staffing(res), folder / "staff.png")
+    chosen = res.chosen
+    _write_json(folder / "staff.json", {
+        "scenario": sc.name, "target": str(res.target), "confidence": confidence,
+        "strict": strict, "min_staff": min_staff, "max_staff": max_staff,
+        "replications": replications, "seed": seed, "consultants": res.consultants,
+        "answer": res.answer, "met": res.answer is not None,
+        "share": None if chosen is None else chosen.share,
+        "share_ci": None if chosen is None else [chosen.share_low, chosen.share_high],
+        "costs": {} if chosen is None else {k: chosen.means[k] for k in st.COST_KPIS
+                                            if k in chosen.means},
+        "evaluated": res.evaluated, "seconds": round(elapsed, 1), "command": _command(),
+        "note": "coordination.plan = [] (staffing is the steady level from day 0)",
+    })
+    click.echo(f"staffing search: {sc.name}, target {res.target} in ≥ {confidence:.0%} of "
+               f"{replications} replications (seed {seed}, common random numbers)")
+    click.echo(f"note: coordination.plan = [] — each staffing level holds from day 0; "
+               f"consultants held at {res.consultants}")
+    click.echo(st.format_levels(res))
+    for line in st.describe(res):
+        click.echo(line)
+    click.echo(f"{len(res.levels) * replications} simulations in {elapsed:.0f} s; wrote "
+               f"{folder}/staff.csv, staff.png, staff.json")
