@@ -365,7 +365,7 @@ def test_higher_idea_rates_never_lower_ideas_per_year(lower: float, higher: floa
     assert ideas_hi.mean() == pytest.approx(ideas_lo.mean() * higher / lower, rel=0.05)
 
 
-# ---- regressions of model bugs found and fixed -------------------------------------------------------------------------
+# ---- regressions of model bugs found and fixed ----------------------------------------
 
 
 @pytest.mark.parametrize("key", ["funnel.project_effort_sigma", "funnel.overrun_sigma",

@@ -249,7 +249,7 @@ def test_littles_law_per_stage_nacka_multi() -> None:
             f"tolerance {tol:.3f}")
 
 
-# ---- regression of a model bug found and fixed --------------------------------------------------------------------------
+# ---- regression of a model bug found and fixed -----------------------------------------
 
 
 def test_work_in_progress_at_the_horizon_counts_as_busy() -> None:

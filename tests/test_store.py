@@ -92,6 +92,16 @@ def test_final_files_do_not_depend_on_chunking(tmp_path: Path, sc: Scenario) -> 
         assert len(data) == 1, f
 
 
+def test_a_chunk_delivered_twice_is_stored_once(tmp_path: Path, sc: Scenario) -> None:
+    with open_store(tmp_path / "r", sc) as store:
+        fill(store, [range(0, 4), range(4, 8), range(0, 4)])  # a retried task, delivered again
+        with pytest.raises(RuntimeError, match="already stored"):
+            fill(store, [range(2, 6)])
+        df = store.finalize(8)
+    assert df["replication"].tolist() == list(range(8))
+    assert len(list((tmp_path / "r" / "chunks").glob("*.json"))) == 2
+
+
 def test_resume_keeps_sound_chunks(tmp_path: Path, sc: Scenario) -> None:
     with open_store(tmp_path / "r", sc) as store:
         fill(store, [range(0, 4), range(4, 8)])

@@ -249,11 +249,15 @@ class BatchRunner:
     """
 
     def __init__(self, jobs: int | None = None, *, progress: bool = False, desc: str = "",
-                 backend: str = "local", model: str | None = None) -> None:
+                 backend: str | Backend = "local", model: str | None = None) -> None:
         from simsource.experiment.backend import make_backend
         from simsource.experiment.runner import progress_bar
 
-        self.backend: Backend = make_backend(backend, jobs)
+        # a backend given by name is ours to close; a ready one (e.g. on a Dask scheduler the
+        # caller connected to) stays the caller's
+        self._own_backend = isinstance(backend, str)
+        self.backend: Backend = make_backend(backend, jobs) if isinstance(backend, str) \
+            else backend
         self.model = model
         self.bar = progress_bar(0, 0, desc, progress)
         self.simulations = 0
@@ -275,7 +279,8 @@ class BatchRunner:
 
     def close(self) -> None:
         self.bar.close()
-        self.backend.close()
+        if self._own_backend:
+            self.backend.close()
 
     def __enter__(self) -> BatchRunner:
         return self
@@ -397,10 +402,10 @@ def run_sensitivity(sc: Scenario, params: Sequence[Param], *, method: str = "mor
                     samples: int = 8, kpi: str = "innovations_per_year", replications: int = 3,
                     seed: int = 0, evaluate: Evaluate | None = None, jobs: int | None = None,
                     progress: bool = False, levels: int = 4,
-                    backend: str = "local") -> SensitivityResult:
+                    backend: str | Backend = "local") -> SensitivityResult:
     """Sample ``params`` with SALib, evaluate every point (mean of ``replications``, common
     random numbers) and analyse ``kpi``. ``evaluate`` defaults to a :class:`BatchRunner` with
-    ``jobs`` workers on ``backend``."""
+    ``jobs`` workers on ``backend`` (a name, or a ready backend the caller closes)."""
     import pandas as pd
 
     check_inputs(method, samples, replications, levels)

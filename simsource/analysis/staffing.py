@@ -31,6 +31,7 @@ if TYPE_CHECKING:
     from matplotlib.figure import Figure
 
     from simsource.analysis.sensitivity import Evaluate
+    from simsource.experiment.backend import Backend
     from simsource.scenario import Scenario
 
 STAFF_KEY = "coordination.staff"
@@ -207,7 +208,7 @@ def find_staffing(sc: Scenario, target: Target | str, *, confidence: float = 0.9
                   min_staff: int = 1, max_staff: int = 60, replications: int = 40,
                   seed: int = 0, strict: bool = False, evaluate: Evaluate | None = None,
                   jobs: int | None = None, progress: bool = False,
-                  backend: str = "local") -> StaffingResult:
+                  backend: str | Backend = "local") -> StaffingResult:
     """The smallest ``coordination.staff`` in ``min_staff..max_staff`` meeting ``target`` in at
     least ``confidence`` of the replications (see the module docstring)."""
     from simsource.analysis.sensitivity import BatchRunner, kpi_names

@@ -6,8 +6,10 @@ the libraries are imported inside each command so ``simsource --help`` stays fas
 
 from __future__ import annotations
 
+import contextlib
 import json
 import time
+from collections.abc import Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -17,11 +19,29 @@ from simsource.cli import UsageProblem, main
 from simsource.cli.scenario_cmds import set_option
 
 if TYPE_CHECKING:
+    from simsource.experiment.backend import Backend
     from simsource.scenario import Scenario
 
 DEFAULT_SAMPLES = {"morris": 8, "sobol": 64}
 backend_option = click.option("--backend", default="local", show_default=True,
                               help="Where replications run: local (worker processes) or dask.")
+scheduler_option = click.option(
+    "--scheduler", default=None, metavar="ADDRESS",
+    help="With --backend dask: the scheduler, e.g. tcp://10.0.0.5:8786 (default: a local "
+         "cluster of -j workers).")
+
+
+@contextlib.contextmanager
+def _backend(name: str, jobs: int | None, scheduler: str | None) -> Iterator[Backend]:
+    """The backend for one command, closed when it ends (a LocalCluster is shut down; an
+    external Dask cluster keeps running)."""
+    from simsource.experiment.backend import make_backend
+
+    be = make_backend(name, jobs, scheduler)
+    try:
+        yield be
+    finally:
+        be.close()
 
 
 def _command() -> str:
@@ -79,11 +99,13 @@ def _write_json(path: Path, data: dict[str, Any]) -> None:
 @click.option("--list-params", is_flag=True,
               help="List the parameters with ranges that apply to the scenario, and exit.")
 @backend_option
+@scheduler_option
 @click.option("-q", "--quiet", is_flag=True, help="No progress bar.")
 def sensitivity_cmd(scenario: str, method: str, params: str | None, samples: int | None,
                     kpi: str, replications: int, seed: int, jobs: int | None, out: Path | None,
                     sets: tuple[str, ...], years: float | None, levels: int, top: int,
-                    list_params: bool, backend: str, quiet: bool) -> None:
+                    list_params: bool, backend: str, scheduler: str | None,
+                    quiet: bool) -> None:
     """Which parameters drive a KPI? Morris or Sobol sensitivity analysis (SALib) over the
     plausible ranges the scenario schema declares.
 
@@ -112,9 +134,10 @@ def sensitivity_cmd(scenario: str, method: str, params: str | None, samples: int
     chosen = sa.select_params(sc, params)
     folder = out or Path("results") / f"sensitivity-{sc.name}-{method}"
     t0 = time.perf_counter()
-    res = sa.run_sensitivity(sc, chosen, method=method, samples=n, kpi=kpi,
-                             replications=replications, seed=seed, jobs=jobs,
-                             progress=not quiet, levels=levels, backend=backend)
+    with _backend(backend, jobs, scheduler) as be:
+        res = sa.run_sensitivity(sc, chosen, method=method, samples=n, kpi=kpi,
+                                 replications=replications, seed=seed, jobs=jobs,
+                                 progress=not quiet, levels=levels, backend=be)
     elapsed = time.perf_counter() - t0
     folder.mkdir(parents=True, exist_ok=True)
     res.table.to_csv(folder / "sensitivity.csv", index=False)
@@ -160,11 +183,12 @@ def sensitivity_cmd(scenario: str, method: str, params: str | None, samples: int
               help="Require the lower end of the 95 % Wilson interval (not the share itself) "
                    "to reach --confidence.")
 @backend_option
+@scheduler_option
 @click.option("-q", "--quiet", is_flag=True, help="No progress bar.")
 def staff_cmd(scenario: str, target: str, confidence: float, max_staff: int, min_staff: int,
               replications: int, seed: int, jobs: int | None, out: Path | None,
               sets: tuple[str, ...], years: float | None, strict: bool, backend: str,
-              quiet: bool) -> None:
+              scheduler: str | None, quiet: bool) -> None:
     """How many coordinators are needed? The smallest coordination.staff for which TARGET holds
     in at least --confidence of the replications, its cost, and the curve.
 
@@ -178,9 +202,10 @@ def staff_cmd(scenario: str, target: str, confidence: float, max_staff: int, min
     sc = _load(scenario, sets, years)
     folder = out or Path("results") / f"staff-{sc.name}"
     t0 = time.perf_counter()
-    res = st.find_staffing(sc, target, confidence=confidence, min_staff=min_staff,
-                           max_staff=max_staff, replications=replications, seed=seed,
-                           strict=strict, jobs=jobs, progress=not quiet, backend=backend)
+    with _backend(backend, jobs, scheduler) as be:
+        res = st.find_staffing(sc, target, confidence=confidence, min_staff=min_staff,
+                               max_staff=max_staff, replications=replications, seed=seed,
+                               strict=strict, jobs=jobs, progress=not quiet, backend=be)
     elapsed = time.perf_counter() - t0
     folder.mkdir(parents=True, exist_ok=True)
     res.table().to_csv(folder / "staff.csv", index=False)

@@ -131,9 +131,21 @@ class ResultStore:
         return [i for i in range(n) if i not in done]
 
     def write(self, kpi_rows: Sequence[ck.KpiRow], ts_rows: Sequence[ck.TsRow]) -> None:
-        """Store one completed block of replications as an atomic chunk."""
+        """Store one completed block of replications as an atomic chunk.
+
+        Each chunk is accepted once: the same block delivered again (a backend retrying a task)
+        is ignored, since replications are deterministic; a block overlapping stored
+        replications otherwise is an error (it would double rows)."""
         kpi_rows = sorted(kpi_rows, key=lambda r: int(r["replication"]))
         ts_rows = sorted(ts_rows, key=lambda r: int(r["replication"]))
+        reps = [int(r["replication"]) for r in kpi_rows]
+        stored = self.done().intersection(reps)
+        if stored:
+            assert self._chunks is not None
+            if ck.Chunk(reps[0], reps[-1]) in self._chunks:
+                return
+            raise RuntimeError(f"{self.root}: replications {sorted(stored)[:5]} are already "
+                               "stored in another chunk")
         self.chunk_dir.mkdir(exist_ok=True)
         chunk = ck.write_chunk(self.chunk_dir, ck.kpi_table(self.sc.name, kpi_rows),
                                ck.ts_table(self.sc.name, ts_rows), self.identity)
