@@ -137,6 +137,6 @@ def collect_timeseries(w: World) -> dict[str, list[float]]:
                               zip(b.values, avail, strict=True)]
     ts["capacity"] = [a / ln for a, ln in zip(avail, lengths, strict=True)]
     ts["incidents_open"] = [v / ln for v, ln in
-                            zip(w.incident_open.bins.values, lengths, strict=True)]
+                            zip(w.incident_open.values, lengths, strict=True)]
     ts["implemented"] = list(w.implemented_month.values)
     return ts

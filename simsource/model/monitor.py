@@ -26,6 +26,8 @@ class Bins:
 
     def add_interval(self, start: float, end: float, weight: float = 1.0) -> None:
         """Add ``weight x (end - start)`` spread over the months the interval covers."""
+        if end > self.t1:
+            end = self.t1
         if end <= start or weight == 0.0:
             return
         lo, hi = max(start, self.t0), min(end, self.t1)

@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, Any
 import simpy
 
 from simsource.model.funnel import PRIO_GOVERNANCE, PRIO_TRIAGE
+from simsource.model.suppliers import PRIO_INCIDENT, SupplierActor
 
 if TYPE_CHECKING:
     from simsource.model.world import World
@@ -24,6 +25,7 @@ if TYPE_CHECKING:
 
 def incident(w: World, iid: int, area: str, second: str | None, e_res: float, e_tri: float,
              u_pre: float, u_team: float) -> Generator[simpy.Event, Any, None]:
+    """An incident that needs more than its supplier: cross-supplier triage or the transfer."""
     env, ops = w.env, w.sc.operations
     t0 = env.now
     owner = w.owner[area]
@@ -35,7 +37,6 @@ def incident(w: World, iid: int, area: str, second: str | None, e_res: float, e_
     disrupted = tr is not None and tr.in_transfer(area)
     if disrupted and tr is not None:
         effort *= tr.spec.disruption_resolution_factor
-    w.incident_open.change(t0, +1)
     w.incidents.hit(t0)
     w.open_incidents[iid] = t0
     if cross:
@@ -58,34 +59,66 @@ def incident(w: World, iid: int, area: str, second: str | None, e_res: float, e_
         yield from tr.team.work(effort, 0, "incident", preempt=True)
     else:
         yield from w.suppliers[owner].resolve(effort)
-    w.incident_open.change(env.now, -1)
+    _resolved(w, iid, t0)
+
+
+def plain_incident(w: World, iid: int, sup: SupplierActor, effort: float
+                   ) -> Generator[simpy.Event, Any, None]:
+    """The common case, kept lean (the hot path): the owning supplier resolves it."""
+    env = w.env
+    t0 = env.now
+    w.incidents.hit(t0)
+    w.open_incidents[iid] = t0
+    req = sup.res.request(priority=PRIO_INCIDENT)
+    yield req
+    now = env.now
+    sup.busy_incidents.add_interval(now, now + effort)   # booked ahead (non-preemptive)
+    yield env.timeout(effort)
+    sup.res.release(req)
+    _resolved(w, iid, t0)
+
+
+def _resolved(w: World, iid: int, t0: float) -> None:
+    now = w.env.now
+    w.incident_open.add_interval(t0, now)
     del w.open_incidents[iid]
-    if env.now - t0 > ops.sla_days:
+    if now - t0 > w.sc.operations.sla_days:
         w.sla_breaches.hit(t0)
 
 
 def incident_source(w: World, area: str, rate_per_day: float
                     ) -> Generator[simpy.Event, Any, None]:
+    """Poisson incidents of one area. Draws depend only on inputs that scenarios compared
+    with common random numbers share (the areas, the cross-area share), never on who owns
+    which area, so single- and multi-sourced runs see the same incidents."""
     env, ops = w.env, w.sc.operations
     s = w.streams[f"incidents.{area}"]
+    uniform, expo = s.uniform, s.expo
     others = [a for a in w.sc.scenario.areas if a != area]
     tr = w.transition
     peak = tr.spec.disruption_incident_factor if tr is not None else 1.0
     mean_gap = 1.0 / (rate_per_day * peak)
+    sup = w.suppliers[w.owner[area]]
+    effort_mean = ops.resolution_effort_days
+    cross_share = ops.cross_area_share
     while True:
-        yield env.timeout(s.expo(mean_gap))
-        u_accept, u_cross, u_other, u_pre = s.uniform(), s.uniform(), s.uniform(), s.uniform()
-        u_team = s.uniform()
-        e_res, e_tri = s.expo(1.0), s.expo(1.0)
-        factor = peak if (tr is not None and tr.in_transfer(area)) else 1.0
-        if u_accept * peak >= factor:       # thinning: disruption raises the rate in transfer
-            continue
+        yield env.timeout(expo(mean_gap))
+        u_cross, u_other, e_res = uniform(), uniform(), expo(1.0)
+        u_accept = u_team = 0.0
+        if tr is not None:
+            u_accept, u_team = uniform(), uniform()
+            factor = peak if tr.in_transfer(area) else 1.0
+            if u_accept * peak >= factor:   # thinning: disruption raises the rate in transfer
+                continue
         second = None
-        if others and u_cross < ops.cross_area_share:
+        if others and u_cross < cross_share:
             second = others[int(u_other * len(others)) % len(others)]
         w.next_incident_id += 1
-        env.process(incident(w, w.next_incident_id, area, second, e_res, e_tri, u_pre,
-                                     u_team))
+        if second is None and tr is None:
+            env.process(plain_incident(w, w.next_incident_id, sup, e_res * effort_mean))
+            continue
+        e_tri, u_pre = (expo(1.0), uniform()) if second is not None else (0.0, 1.0)
+        env.process(incident(w, w.next_incident_id, area, second, e_res, e_tri, u_pre, u_team))
 
 
 def governance(w: World, effort: float, label: str) -> Generator[simpy.Event, Any, None]:

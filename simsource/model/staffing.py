@@ -61,7 +61,6 @@ class StaffedPool:
         self.horizon = horizon
         self.on_preempt = on_preempt
         self._vacancies: list[PriorityRequest] = []
-        self._in_service: dict[PriorityRequest, tuple[float, str]] = {}
         self._book_capacity()
         self._set_capacity(self.steps[0][1])
         if len(self.steps) > 1 and self.steps[0][0] < horizon:
@@ -126,20 +125,17 @@ class StaffedPool:
                 first = False
                 if on_start is not None:
                     on_start(start - asked)
-            self._in_service[req] = (start, kind)
+            # booked ahead (so work still in service at the horizon counts), corrected if
+            # pre-empted: O(1) per piece of work, no bookkeeping of what is in service
+            end = start + remaining
+            busy.add_interval(start, end)
             try:
                 yield env.timeout(remaining)
                 remaining = 0.0
                 self.res.release(req)
             except simpy.Interrupt:
-                remaining -= env.now - start
+                now = env.now
+                busy.add_interval(now, end, -1.0)
+                remaining = end - now
                 if self.on_preempt is not None:
                     self.on_preempt(kind)
-            del self._in_service[req]
-            busy.add_interval(start, env.now)
-
-    def close(self, t: float) -> None:
-        """Book the busy time of work still in service at the end of the run."""
-        for start, kind in self._in_service.values():
-            self.busy[kind].add_interval(start, t)
-        self._in_service.clear()

@@ -33,23 +33,6 @@ class SupplierActor:
         self.delays = world.streams[f"supplier-response.{name}"]
         self.busy_incidents = Bins(world.horizon, world.warmup)
         self.busy_projects = Bins(world.horizon, world.warmup)
-        self._in_service: dict[int, tuple[float, Bins]] = {}
-        self._next_job = 0
-
-    def _begin(self, bins: Bins) -> int:
-        self._next_job += 1
-        self._in_service[self._next_job] = (self.w.env.now, bins)
-        return self._next_job
-
-    def _end(self, job: int) -> None:
-        start, bins = self._in_service.pop(job)
-        bins.add_interval(start, self.w.env.now)
-
-    def close(self, t: float) -> None:
-        """Book the busy time of work still in service at the end of the run."""
-        for start, bins in self._in_service.values():
-            bins.add_interval(start, t)
-        self._in_service.clear()
 
     @property
     def change_price_msek_per_day(self) -> float:
@@ -63,11 +46,12 @@ class SupplierActor:
     def resolve(self, effort: float) -> Generator[simpy.Event, Any, None]:
         """Resolve an incident: supplier staff, highest priority."""
         env = self.w.env
-        with self.res.request(priority=PRIO_INCIDENT) as req:
-            yield req
-            job = self._begin(self.busy_incidents)
-            yield env.timeout(effort)
-        self._end(job)
+        req = self.res.request(priority=PRIO_INCIDENT)
+        yield req
+        now = env.now
+        self.busy_incidents.add_interval(now, now + effort)   # booked ahead (non-preemptive)
+        yield env.timeout(effort)
+        self.res.release(req)
 
     def project_work(self, idea: Idea, effort: float) -> Generator[simpy.Event, Any, None]:
         """The supplier's share of a project: response delay, then work in chunks."""
@@ -78,9 +62,10 @@ class SupplierActor:
         chunk = self.w.sc.funnel.work_chunk_days
         while effort > 1e-12:
             piece = min(chunk, effort)
-            with self.res.request(priority=PRIO_CHANGE) as req:
-                yield req
-                job = self._begin(self.busy_projects)
-                yield env.timeout(piece)
-            self._end(job)
+            req = self.res.request(priority=PRIO_CHANGE)
+            yield req
+            now = env.now
+            self.busy_projects.add_interval(now, now + piece)   # booked ahead (non-preemptive)
+            yield env.timeout(piece)
+            self.res.release(req)
             effort -= piece

@@ -72,7 +72,7 @@ class World:
         self.incidents = Counter(wu, h)
         self.sla_breaches = Counter(wu, h)
         self.between_chairs = Counter(wu, h)
-        self.incident_open = Level(Bins(h, wu))
+        self.incident_open = Bins(h, wu)                # incident x days, per month
         self.open_incidents: dict[int, float] = {}     # id -> arrival, until resolved
         self.awaiting_triage: dict[int, float] = {}    # id -> arrival, until triage starts
         self.innovation_cost_window = 0.0
@@ -213,14 +213,9 @@ class World:
         """Account for what is still going on at the horizon (work in service, open incidents)."""
         for lvl in self.wip.values():
             lvl.close(t)
-        self.incident_open.close(t)
-        self.coord.close(t)
-        for sup in self.suppliers.values():
-            sup.close(t)
-        if self.transition is not None:
-            self.transition.team.close(t)
         ops = self.sc.operations
         for t0 in self.open_incidents.values():
+            self.incident_open.add_interval(t0, t)
             if t - t0 > ops.sla_days:
                 self.sla_breaches.hit(t0)
         for t0 in self.awaiting_triage.values():
