@@ -1,0 +1,75 @@
+"""The reference queue: an M/M/c queue written in plain SimPy, the way a SimPy tutorial would.
+
+c = 5 servers, arrival rate λ = 4.5, service rate μ = 1 (ρ = 0.9), 200,000 customers. Each
+customer is one SimPy process that requests a server, holds it for an exponential service time
+and releases it. Events are counted exactly as simsource counts its KPI ``sim_events``: the
+number of events the environment scheduled, ``next(env._eid)`` after the run.
+
+    python -m benchmarks.mmc_simpy            # one run, prints customers/s and events/s
+"""
+
+from __future__ import annotations
+
+import random
+import time
+from collections.abc import Generator
+from typing import Any
+
+import simpy
+
+C, LAMBDA, MU, CUSTOMERS = 5, 4.5, 1.0, 200_000
+
+
+def erlang_c_wait(c: int = C, lam: float = LAMBDA, mu: float = MU) -> float:
+    """The exact mean wait in queue Wq of an M/M/c queue (Erlang C), for checking every peer."""
+    a = lam / mu
+    rho = a / c
+    term, total = 1.0, 1.0
+    for k in range(1, c):
+        term *= a / k
+        total += term
+    last = term * a / c / (1.0 - rho)
+    p_wait = last / (total + last)
+    return p_wait / (c * mu - lam)
+
+
+def run(customers: int = CUSTOMERS, c: int = C, lam: float = LAMBDA, mu: float = MU,
+        seed: int = 1) -> dict[str, float]:
+    """Simulate ``customers`` arrivals; wall time, events scheduled and the mean wait."""
+    rng = random.Random(seed)
+    env = simpy.Environment()
+    servers = simpy.Resource(env, capacity=c)
+    waits = [0.0]
+    served = [0]
+
+    def customer() -> Generator[simpy.Event, Any, None]:
+        arrived = env.now
+        with servers.request() as req:
+            yield req
+            waits[0] += env.now - arrived
+            yield env.timeout(rng.expovariate(mu))
+        served[0] += 1
+
+    def source() -> Generator[simpy.Event, Any, None]:
+        for _ in range(customers):
+            yield env.timeout(rng.expovariate(lam))
+            env.process(customer())
+
+    c0, t0 = time.process_time(), time.perf_counter()
+    env.process(source())
+    env.run()
+    wall, cpu = time.perf_counter() - t0, time.process_time() - c0
+    events = next(env._eid)  # same count as simsource's KPI sim_events
+    return {"engine": "simpy", "customers": float(served[0]), "events": float(events),
+            "wall_s": wall, "cpu_s": cpu, "mean_wait": waits[0] / served[0]}
+
+
+def main() -> None:
+    r = run()
+    print(f"SimPy M/M/{C}: {r['customers']:.0f} customers in {r['wall_s']:.2f} s = "
+          f"{r['customers'] / r['wall_s']:,.0f} customers/s, {r['events'] / r['wall_s']:,.0f} "
+          f"events/s; mean wait {r['mean_wait']:.3f} (Erlang C {erlang_c_wait():.3f})")
+
+
+if __name__ == "__main__":
+    main()

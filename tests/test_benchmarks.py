@@ -1,0 +1,68 @@
+"""Smoke test of the benchmark harness (``make bench``): a tiny run writes the JSON with every
+figure, its target and its status. No timing is asserted: the numbers of a quick run mean
+nothing, only their presence does."""
+
+from __future__ import annotations
+
+import json
+import math
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from benchmarks.run import FIGURES, main
+
+ROOT = Path(__file__).resolve().parent.parent
+FIELDS = {"label", "unit", "value", "target", "target_op", "target_value", "met", "status",
+          "samples", "detail", "note"}
+TARGETS = {"engine_overhead_ratio": (">=", 0.75), "parallel_efficiency": (">=", 0.85),
+           "memory_ratio": ("<=", 1.3), "startup_help_s": ("<=", 0.5),
+           "store_overhead_share": ("<=", 0.05)}
+
+
+def test_quick_run_writes_every_figure_with_its_target(tmp_path: Path) -> None:
+    out = tmp_path / "latest.json"
+    proc = subprocess.run(
+        [sys.executable, "-m", "benchmarks.run", "--quick", "--repeats", "1", "--quiet",
+         "--json", str(out)],
+        cwd=ROOT, capture_output=True, text=True, timeout=600, check=False)
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    report = json.loads(out.read_text(encoding="utf-8"))
+    assert report["schema"] == 1
+    assert report["settings"]["repeats"] == 1
+    assert {"python", "cpus", "simpy"} <= set(report["machine"])
+    figures = report["figures"]
+    assert set(figures) == {key for key, *_ in FIGURES}
+    for key, fig in figures.items():
+        assert set(fig) >= FIELDS, key
+        assert fig["status"] in {"met", "NOT MET", "-", "skipped"}, key
+        if fig["value"] is None:
+            assert fig["status"] == "skipped", key
+            assert fig["note"], key
+    for key, (op, bound) in TARGETS.items():
+        fig = figures[key]
+        assert (fig["target_op"], fig["target_value"]) == (op, bound), key
+        assert fig["target"] == f"{op} {bound:.3f}", key
+        if fig["value"] is not None:
+            assert fig["met"] is (fig["value"] >= bound if op == ">=" else fig["value"] <= bound)
+    # the in-process parts never depend on the command line, so they always have a value
+    for key in ("engine_overhead_ratio", "simsource_events_per_s", "simpy_events_per_s",
+                "replication_s_nacka_multi", "sim_years_per_s_nacka_transfer_2017"):
+        value = figures[key]["value"]
+        assert isinstance(value, float), key
+        assert math.isfinite(value), key
+        assert value > 0, key
+    # the printed table names every figure with its target
+    for fig in figures.values():
+        assert fig["label"] in proc.stdout
+    assert "target" in proc.stdout
+    assert "status" in proc.stdout
+
+
+def test_unknown_part_is_refused(capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit) as exc:
+        main(["--only", "engine,nonsense"])
+    assert exc.value.code == 2
+    assert "nonsense" in capsys.readouterr().err
