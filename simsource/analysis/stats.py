@@ -17,7 +17,7 @@ from functools import lru_cache
 import numpy as np
 import pandas as pd
 from numpy.typing import ArrayLike, NDArray
-from scipy import stats as sps
+from scipy import special
 
 ID_COLUMNS: tuple[str, ...] = ("replication", "seed", "point")
 SUMMARY_COLUMNS: list[str] = ["kpi", "mean", "std", "ci_low", "ci_high", "n"]
@@ -65,14 +65,14 @@ def _check_confidence(confidence: float) -> None:
 @lru_cache(maxsize=4096)
 def _t_quantile(confidence: float, df: float) -> float:
     """Two-sided critical value t_{df, (1 + confidence) / 2}."""
-    return float(sps.t.ppf(0.5 + confidence / 2.0, df))
+    return float(special.stdtrit(df, 0.5 + confidence / 2.0))
 
 
 def _p_two_sided(mean: float, se: float, df: float) -> float:
     """p-value of H0: mean == 0 for a t statistic; se == 0 means a degenerate sample."""
     if se == 0.0:
         return 1.0 if mean == 0.0 else 0.0
-    return float(min(1.0, 2.0 * sps.t.sf(abs(mean) / se, df)))
+    return float(min(1.0, 2.0 * special.stdtr(df, -abs(mean) / se)))
 
 
 def mean_ci(x: ArrayLike, confidence: float = 0.95) -> CI:

@@ -30,10 +30,15 @@ class Bins:
             end = self.t1
         if end <= start or weight == 0.0:
             return
-        lo, hi = max(start, self.t0), min(end, self.t1)
+        m = int(start // MONTH_DAYS)
+        if start >= self.t0 and end <= (m + 1) * MONTH_DAYS:   # fast path: one month, in window
+            amount = weight * (end - start)
+            self.window += amount
+            self.values[m] += amount
+            return
+        lo, hi = max(start, self.t0), end
         if hi > lo:
             self.window += weight * (hi - lo)
-        m = int(start // MONTH_DAYS)
         t = start
         last = self.months - 1
         while t < end and m <= last:

@@ -69,12 +69,11 @@ def plain_incident(w: World, iid: int, sup: SupplierActor, effort: float
     t0 = env.now
     w.incidents.hit(t0)
     w.open_incidents[iid] = t0
-    req = sup.res.request(priority=PRIO_INCIDENT)
-    yield req
+    yield sup.res.request(PRIO_INCIDENT)
     now = env.now
     sup.busy_incidents.add_interval(now, now + effort)   # booked ahead (non-preemptive)
     yield env.timeout(effort)
-    sup.res.release(req)
+    sup.res.release()
     _resolved(w, iid, t0)
 
 

@@ -9,6 +9,7 @@
 
 from __future__ import annotations
 
+from collections import deque
 from collections.abc import Generator
 from typing import TYPE_CHECKING, Any
 
@@ -24,12 +25,51 @@ if TYPE_CHECKING:
 PRIO_INCIDENT, PRIO_CHANGE = 0, 1
 
 
+class TwoClassServer:
+    """``capacity`` identical people serving two non-preemptive priority classes, FIFO within a
+    class — the semantics of a SimPy ``PriorityResource`` with priorities 0 and 1, without its
+    per-request sorting (suppliers are on the model's hot path).
+
+    ``request(priority)`` returns an event that succeeds when a person is assigned;
+    ``release()`` hands the person to the next waiting request, incidents first.
+    """
+
+    __slots__ = ("env", "free", "queues")
+
+    def __init__(self, env: simpy.Environment, capacity: int) -> None:
+        self.env = env
+        self.free = capacity
+        self.queues: tuple[deque[simpy.Event], deque[simpy.Event]] = (deque(), deque())
+
+    def request(self, priority: int) -> simpy.Event:
+        ev = simpy.Event(self.env)
+        if self.free > 0:
+            self.free -= 1
+            ev.succeed()
+        else:
+            self.queues[priority].append(ev)
+        return ev
+
+    def release(self) -> None:
+        q0, q1 = self.queues
+        if q0:
+            q0.popleft().succeed()
+        elif q1:
+            q1.popleft().succeed()
+        else:
+            self.free += 1
+
+    @property
+    def waiting(self) -> int:
+        return len(self.queues[0]) + len(self.queues[1])
+
+
 class SupplierActor:
     def __init__(self, world: World, name: str, spec: Supplier) -> None:
         self.w = world
         self.name = name
         self.spec = spec
-        self.res = simpy.PriorityResource(world.env, capacity=spec.staff)
+        self.res = TwoClassServer(world.env, spec.staff)
         self.delays = world.streams[f"supplier-response.{name}"]
         self.busy_incidents = Bins(world.horizon, world.warmup)
         self.busy_projects = Bins(world.horizon, world.warmup)
@@ -46,12 +86,11 @@ class SupplierActor:
     def resolve(self, effort: float) -> Generator[simpy.Event, Any, None]:
         """Resolve an incident: supplier staff, highest priority."""
         env = self.w.env
-        req = self.res.request(priority=PRIO_INCIDENT)
-        yield req
+        yield self.res.request(PRIO_INCIDENT)
         now = env.now
         self.busy_incidents.add_interval(now, now + effort)   # booked ahead (non-preemptive)
         yield env.timeout(effort)
-        self.res.release(req)
+        self.res.release()
 
     def project_work(self, idea: Idea, effort: float) -> Generator[simpy.Event, Any, None]:
         """The supplier's share of a project: response delay, then work in chunks."""
@@ -62,10 +101,9 @@ class SupplierActor:
         chunk = self.w.sc.funnel.work_chunk_days
         while effort > 1e-12:
             piece = min(chunk, effort)
-            req = self.res.request(priority=PRIO_CHANGE)
-            yield req
+            yield self.res.request(PRIO_CHANGE)
             now = env.now
             self.busy_projects.add_interval(now, now + piece)   # booked ahead (non-preemptive)
             yield env.timeout(piece)
-            self.res.release(req)
+            self.res.release()
             effort -= piece

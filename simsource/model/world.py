@@ -98,14 +98,16 @@ class World:
     def on_idea_created(self, idea: Idea) -> None:
         self.ideas_total += 1
         self.ideas_created.hit(idea.created)
-        self.trace(idea, "created", f"{idea.source} idea in {idea.domain}, areas "
-                   f"{'+'.join(idea.areas)}")
+        if self.events is not None:
+            self.trace(idea, "created", f"{idea.source} idea in {idea.domain}, areas "
+                       f"{'+'.join(idea.areas)}")
 
     def stage_in(self, stage: str, idea: Idea) -> None:
         now = self.env.now
         self.wip[stage].change(now, +1)
         self.stage_entered[stage].hit(now)
-        self.trace(idea, f"enters {stage}", "")
+        if self.events is not None:
+            self.trace(idea, f"enters {stage}", "")
 
     def stage_out(self, stage: str, idea: Idea, passed: bool) -> None:
         now = self.env.now
@@ -117,8 +119,9 @@ class World:
             self.stage_time_sum[stage] += now - t_in
             self.stage_time_n[stage] += 1
             self.stage_passed_left[stage] += passed
-        self.trace(idea, f"{'passes' if passed else 'dropped at'} {stage}",
-                   f"after {now - t_in:.1f} days")
+        if self.events is not None:
+            self.trace(idea, f"{'passes' if passed else 'dropped at'} {stage}",
+                       f"after {now - t_in:.1f} days")
 
     def stage_wait(self, stage: str, wait: float) -> None:
         if self.env.now - wait >= self.warmup:
@@ -136,8 +139,9 @@ class World:
             start = max(now, self.warmup)
             if start < self.horizon:
                 self.benefit_window += idea.value * (self.horizon - start)
-            self.trace(idea, "implemented", f"value {idea.value:.2f} MSEK/year, lead time "
-                       f"{now - idea.created:.0f} days")
+            if self.events is not None:
+                self.trace(idea, "implemented", f"value {idea.value:.2f} MSEK/year, "
+                           f"lead time {now - idea.created:.0f} days")
         else:
             self.ideas_dropped += 1
 
