@@ -40,8 +40,12 @@ lint: $(VENV)/.installed-dev
 typecheck: $(VENV)/.installed-dev
 	$(BIN)/mypy
 
+$(VENV)/.installed-bench: pyproject.toml | $(VENV)/.installed-dev
+	$(BIN)/python -m pip install --quiet -e ".[dev,app,dask,bench]"
+	touch $@
+
 ## make bench: benchmark suite (ratios against bare SimPy measured in the same run)
-bench: $(VENV)/.installed-dev
+bench: $(VENV)/.installed-bench
 	$(BIN)/python -m benchmarks.run
 
 ## make app: the teaching web page on http://127.0.0.1:8501
