@@ -158,6 +158,8 @@ def test_a_worker_with_other_code_is_refused(backend: db.DaskBackend, sc: Scenar
 
 def test_a_scheduler_address_joins_that_cluster_and_leaves_it_running(
         backend: db.DaskBackend, sc: Scenario, local_12: Path) -> None:
+    # an earlier test may have killed a worker: wait until the nanny has restarted it
+    backend.client.wait_for_workers(2, timeout=60)
     with db.make_backend(1, backend.address) as remote:  # -j is ignored: the cluster decides
         assert remote.jobs == 2
         frame = run_batch_on(remote, sc, 12, seed=4)
