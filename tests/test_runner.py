@@ -66,7 +66,7 @@ def test_plan_covers_every_missing_replication_once_in_contiguous_blocks(
 
 def test_auto_chunk_size_balances_and_caps() -> None:
     assert auto_chunk_size(10, 8) == 1
-    assert auto_chunk_size(100, 2) == 6
+    assert auto_chunk_size(100, 2) == 12
     assert auto_chunk_size(100_000, 4) == 50
 
 

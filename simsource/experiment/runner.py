@@ -121,9 +121,10 @@ class Job:
 
 
 def auto_chunk_size(total: int, workers: int) -> int:
-    """About eight chunks per worker (load balance, a progress bar that moves), at most 50
-    replications (what a kill can lose)."""
-    return max(1, min(MAX_CHUNK, total // (max(1, workers) * 8)))
+    """About four chunks per worker (load balance and a progress bar that moves, while each
+    chunk's write stays a small share of the batch), at most 50 replications (what a kill can
+    lose)."""
+    return max(1, min(MAX_CHUNK, total // (max(1, workers) * 4)))
 
 
 def _blocks(reps: Sequence[int], size: int) -> Iterator[tuple[int, ...]]:
