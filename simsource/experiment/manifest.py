@@ -62,9 +62,12 @@ def read_manifest(root: Path) -> dict[str, Any]:
     except OSError as exc:
         raise UserError(f"{path}: cannot read: {exc.strerror}") from None
     except ValueError as exc:
-        raise UserError(f"{path}: broken JSON ({exc}); use --overwrite or another --out") from None
+        raise UserError(f"{path}: broken JSON ({exc})") from None
     if not isinstance(data, dict):
         raise UserError(f"{path}: broken manifest (not a JSON object)")
+    missing = [k for k in ("scenario", "seed") if k not in data]
+    if missing:
+        raise UserError(f"{path}: broken manifest (no {', '.join(missing)})")
     return data
 
 
@@ -106,7 +109,10 @@ def claim_folder(root: Path, identity: Mapping[str, Any], overwrite: bool) -> di
             raise UserError(f"{root}: not empty and not a simsource results folder (no "
                             f"{MANIFEST}); use --overwrite or another --out")
         return None
-    old = read_manifest(root)
+    try:
+        old = read_manifest(root)
+    except UserError as exc:
+        raise UserError(f"{exc}; use --overwrite or another --out") from None
     keys = ("kind", "scenario_hash", "seed", "design_hash")
     if any(old.get(k, "run" if k == "kind" else None) != identity.get(k) for k in keys):
         raise UserError(f"{root}: {MANIFEST}: holds {_describe(old)}, not {_describe(identity)}; "

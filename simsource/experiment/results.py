@@ -34,8 +34,8 @@ def _read_parquet(path: Path, columns: list[str] | None = None) -> pd.DataFrame:
         raise UserError(f"{path}: missing; run the command that made this folder again to "
                         "finish it") from None
     except (OSError, pa.ArrowException) as exc:
-        raise UserError(f"{path}: unreadable Parquet ({exc}); run the command again with "
-                        "--overwrite") from None
+        raise UserError(f"{path}: unreadable Parquet ({exc}); rerun the command that wrote "
+                        "this folder") from None
 
 
 def _read_csv(path: Path) -> pd.DataFrame:

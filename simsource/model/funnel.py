@@ -111,6 +111,7 @@ def idea_life(w: World, idea: Idea) -> Generator[simpy.Event, Any, None]:
             if env.now > t0:
                 w.trace(idea, "funded", f"waited {env.now - t0:.0f} days for budget")
         w.charge_innovation(cost)
+    w.stage_wait("decision", env.now - idea.times["decision"])   # escalation + budget
     if not _leave(w, idea, "decision", passed):
         return
 
@@ -123,8 +124,8 @@ def idea_life(w: World, idea: Idea) -> Generator[simpy.Event, Any, None]:
     jobs = [env.process(_coord_project(w, idea, total * (1.0 - share) * fx.switching_factor))]
     if share > 0:
         per = total * share / len(owners)
-        for name in owners:
-            jobs.append(env.process(w.suppliers[name].project_work(idea, per)))
+        for i, name in enumerate(owners):
+            jobs.append(env.process(w.suppliers[name].project_work(per, idea.e_resp[i])))
     yield simpy.AllOf(env, jobs)
     overrun_cost = w.project_cost_estimate(idea) * (idea.overrun - 1.0)
     if overrun_cost > 0:

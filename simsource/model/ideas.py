@@ -36,6 +36,7 @@ class Idea:
     u_match: float
     u_success: float
     e_work: tuple[float, float, float]   # unit-mean exponentials: screening, matching, need owner
+    e_resp: tuple[float, ...]            # unit-mean exponentials: supplier response, per owner
     u_fx: list[float]                    # uniforms for partnership effects, used in order
     created: float
     stage: str = "idea"
@@ -78,6 +79,7 @@ class IdeaFactory:
             areas=tuple(chosen), effort_planned=effort, overrun=overrun, value=value,
             u_screen=s.uniform(), u_match=s.uniform(), u_success=s.uniform(),
             e_work=(s.expo(1.0), s.expo(1.0), s.expo(1.0)),
+            e_resp=tuple(s.expo(1.0) for _ in areas_all),
             u_fx=[s.uniform() for _ in range(FX_DRAWS)], created=now,
         )
 

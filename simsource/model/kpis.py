@@ -81,7 +81,8 @@ def collect_kpis(w: World) -> dict[str, float]:
     k["coordinator_utilisation"] = _div(all_busy, avail)
     for kind, v in busy.items():
         k[f"coordinator_utilisation_{kind}"] = _div(v, avail)
-    k["operations_share_of_unit_effort"] = _div(busy["triage"] + busy["governance"], all_busy)
+    k["operations_share_of_unit_effort"] = _div(
+        busy["triage"] + busy["governance"] + busy["handoff"], all_busy)
     k["coordinator_preemptions"] = float(w.preemptions)
     # operations
     k["incidents_per_year"] = w.incidents.window / years
@@ -101,7 +102,8 @@ def collect_kpis(w: World) -> dict[str, float]:
     k["cost_innovation_msek_per_year"] = w.innovation_cost_window / years
     k["cost_partnership_msek_per_year"] = w.effects.fixed_cost_msek_per_year()
     tr = w.transition.kpis(w.horizon) if w.transition is not None else None
-    k["cost_transfer_msek_per_year"] = tr["transition_cost_msek"] / years if tr else 0.0
+    k["cost_transfer_msek_per_year"] = (w.transition.cost_window_msek / years
+                                        if w.transition is not None else 0.0)
     k["cost_total_msek_per_year"] = sum(
         k[f"cost_{x}_msek_per_year"]
         for x in ("operations", "coordination", "consultants", "innovation", "partnership",

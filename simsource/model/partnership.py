@@ -23,7 +23,6 @@ from simsource.scenario.schema import Partnership
 
 class PartnershipEffects:
     def __init__(self, p: Partnership) -> None:
-        self.on = p.effects
         self.p = p
         self.handoff_mean = p.handoff_delay_days * (1.0 - p.colocation) if p.effects else 0.0
         self.speedup = 1.0 + (p.colocation_speedup - 1.0) * p.colocation if p.effects else 1.0

@@ -91,10 +91,6 @@ class Streams:
         self.replication = int(replication)
         self._streams: dict[str, Stream] = {}
 
-    def seed_sequence(self) -> np.random.SeedSequence:
-        """The replication's root sequence: ``SeedSequence(seed, spawn_key=(replication,))``."""
-        return np.random.SeedSequence(self.seed, spawn_key=(self.replication,))
-
     def __getitem__(self, name: str) -> Stream:
         s = self._streams.get(name)
         if s is None:

@@ -76,12 +76,6 @@ class StaffedPool:
             if start >= self.horizon:
                 break
 
-    def capacity_at(self, t: float) -> int:
-        for until, cap in self.steps:
-            if t < until:
-                return cap
-        return self.steps[-1][1]
-
     def _set_capacity(self, cap: int) -> None:
         vacant = self.peak - cap
         while len(self._vacancies) > vacant:

@@ -1,10 +1,11 @@
 """Suppliers: staff serving incidents (first) and project work, fees and change prices.
 
 * ``reactive`` — mean delay before a supplier starts project work is
-  ``max_response_delay_days x (1 - reactive)``;
+  ``max_response_delay_days x (1 - reactive)``, and the change markup is
+  ``change_markup x (1.5 - reactive)`` (how fast *and* how cheaply change is taken on);
 * ``proactive`` — supplier ideas (see :mod:`simsource.model.ideas`) and the fee improvement
   ``improvement_per_year x proactive`` each contract year;
-* change/project work is priced ``day_rate x (1 + change_markup)``.
+* change/project work is priced ``day_rate x (1 + markup)``.
 """
 
 from __future__ import annotations
@@ -19,7 +20,6 @@ from simsource.model.monitor import Bins
 from simsource.scenario.schema import Supplier
 
 if TYPE_CHECKING:
-    from simsource.model.ideas import Idea
     from simsource.model.world import World
 
 PRIO_INCIDENT, PRIO_CHANGE = 0, 1
@@ -59,10 +59,6 @@ class TwoClassServer:
         else:
             self.free += 1
 
-    @property
-    def waiting(self) -> int:
-        return len(self.queues[0]) + len(self.queues[1])
-
 
 class SupplierActor:
     def __init__(self, world: World, name: str, spec: Supplier) -> None:
@@ -70,13 +66,19 @@ class SupplierActor:
         self.name = name
         self.spec = spec
         self.res = TwoClassServer(world.env, spec.staff)
-        self.delays = world.streams[f"supplier-response.{name}"]
         self.busy_incidents = Bins(world.horizon, world.warmup)
         self.busy_projects = Bins(world.horizon, world.warmup)
 
     @property
+    def change_markup(self) -> float:
+        """Markup on change work: the market position (``change_markup``, for an average
+        supplier with reactive = 0.5) scaled by the supplier's reactive ability — a reactive
+        supplier takes on change cheaply, a non-reactive one charges up to 1.5 x."""
+        return self.spec.change_markup * (1.5 - self.spec.reactive)
+
+    @property
     def change_price_msek_per_day(self) -> float:
-        return self.spec.day_rate_ksek * (1.0 + self.spec.change_markup) / 1000.0
+        return self.spec.day_rate_ksek * (1.0 + self.change_markup) / 1000.0
 
     def fee_msek_per_year(self, year: int) -> float:
         """Contract fee in contract year ``year`` (0-based) after continuous improvement."""
@@ -92,10 +94,11 @@ class SupplierActor:
         yield env.timeout(effort)
         self.res.release()
 
-    def project_work(self, idea: Idea, effort: float) -> Generator[simpy.Event, Any, None]:
-        """The supplier's share of a project: response delay, then work in chunks."""
+    def project_work(self, effort: float, e_delay: float) -> Generator[simpy.Event, Any, None]:
+        """The supplier's share of a project: response delay (``e_delay``: a unit exponential
+        drawn with the idea, for common random numbers), then work in chunks."""
         env = self.w.env
-        delay = self.delays.expo(self.spec.max_response_delay_days * (1.0 - self.spec.reactive))
+        delay = e_delay * self.spec.max_response_delay_days * (1.0 - self.spec.reactive)
         if delay > 0:
             yield env.timeout(delay)
         chunk = self.w.sc.funnel.work_chunk_days

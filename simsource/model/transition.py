@@ -50,6 +50,7 @@ class TransitionActor:
     _area_since: dict[str, float] = field(default_factory=dict)
     disruption_days: float = 0.0
     finish_day: float = float("nan")
+    cost_window_msek: float = 0.0
 
     def __post_init__(self) -> None:
         w, t = self.w, self.spec
@@ -166,19 +167,24 @@ class TransitionActor:
         late = sum(1 for s in self.systems if s.critical and not (0 <= s.finished <= deadline))
         open_areas = [a for a, k in self._area_open.items() if k > 0]
         disruption = self.disruption_days + sum(horizon - self._area_since[a] for a in open_areas)
-        duration = (finished if finished == finished else horizon) - t.start_day
-        years = max(0.0, duration) / self.w.sc.scenario.working_days_per_year
-        cost = 0.0
-        if not t.shared_with_operations:
-            cost += t.team_size * t.separate_team_cost_msek_per_year * years
-        if t.surge_consultants > 0:
-            surge_years = max(0.0, (t.start_day + duration) - max(t.surge_day, t.start_day))
-            cost += (t.surge_consultants * t.surge_cost_msek_per_year * surge_years
-                     / self.w.sc.scenario.working_days_per_year)
+        end = finished if finished == finished else horizon
+        days = self.w.sc.scenario.working_days_per_year
+
+        def cost_between(lo: float, hi: float) -> float:
+            """Transfer people paid between days lo and hi (MSEK)."""
+            c = 0.0
+            if not t.shared_with_operations:
+                c += t.team_size * t.separate_team_cost_msek_per_year * max(0.0, hi - lo) / days
+            if t.surge_consultants > 0:
+                c += (t.surge_consultants * t.surge_cost_msek_per_year
+                      * max(0.0, hi - max(lo, t.surge_day)) / days)
+            return c
+
+        self.cost_window_msek = cost_between(max(t.start_day, self.w.warmup), end)
         return {
             "transition_finish_day": finished,
             "transition_deadline_met": float(late == 0),
             "transition_systems_late": float(late),
             "transition_disruption_days": disruption,
-            "transition_cost_msek": cost,
+            "transition_cost_msek": cost_between(t.start_day, end),
         }

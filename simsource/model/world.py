@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass
 from typing import Any
 
@@ -93,7 +92,8 @@ class World:
 
     # ---- callbacks from the actors -------------------------------------------------------
     def _on_preempt(self, kind: str) -> None:
-        self.preemptions += 1
+        if self.env.now >= self.warmup:
+            self.preemptions += 1
 
     def on_idea_created(self, idea: Idea) -> None:
         self.ideas_total += 1
@@ -183,17 +183,18 @@ class World:
 
     def _budget_tranches(self) -> Any:
         b = self.sc.budget
-        per_day = b.innovation_msek_per_year / self.sc.scenario.working_days_per_year
-        savings = 0.0
-        if b.reinvest_savings_share > 0 and b.baseline_operations_msek > 0:
-            fees = sum(s.fee_msek_per_year(0) for s in self.suppliers.values())
-            savings = max(0.0, b.baseline_operations_msek - fees) * b.reinvest_savings_share
-            per_day += savings / self.sc.scenario.working_days_per_year
+        days = self.sc.scenario.working_days_per_year
+        reinvest = b.reinvest_savings_share > 0 and b.baseline_operations_msek > 0
         step = 20.0
         assert self.budget is not None
         while True:
-            if per_day > 0:
-                yield self.budget.put(per_day * step)
+            yearly = b.innovation_msek_per_year
+            if reinvest:   # savings against the baseline, in this contract year's fees
+                year = int(self.env.now // days)
+                fees = sum(s.fee_msek_per_year(year) for s in self.suppliers.values())
+                yearly += max(0.0, b.baseline_operations_msek - fees) * b.reinvest_savings_share
+            if yearly > 0:
+                yield self.budget.put(yearly / days * step)
             yield self.env.timeout(step)
 
     # ---- tracing ---------------------------------------------------------------------------
@@ -236,6 +237,3 @@ class World:
         kpis["sim_events"] = float(next(self.env._eid))
         return ReplicationResult(kpis, collect_timeseries(self), self.events)
 
-
-def nan_div(a: float, b: float) -> float:
-    return a / b if b else math.nan

@@ -345,9 +345,12 @@ def load_scenario(name_or_path: str | Path,
     """Load a built-in name or TOML file, apply dotted-key overrides, validate, freeze."""
     data, path = load_raw(name_or_path)
     data = with_defaults(data)
+    source = display(path)
     if overrides:
-        data = apply_overrides(data, overrides, source=f"{display(path)} (--set)")
-    return validate_data(data, display(path))
+        validate_data(data, source)      # the file's own problems are the file's
+        source = f"{source} (--set)"     # what fails from here on, the overrides caused
+        data = apply_overrides(data, overrides, source=source)
+    return validate_data(data, source)
 
 
 def scenario_from_dict(data: Mapping[str, Any], overrides: Mapping[str, Any] | None = None,

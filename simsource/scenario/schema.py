@@ -104,7 +104,8 @@ class Supplier(Frozen):
                                     ge=0, le=0.5, lo=0, hi=0.06)
     day_rate_ksek: float = P(9.0, "price of one supplier person-day of change/project work",
                              "kSEK/day", ge=0, lo=7, hi=14)
-    change_markup: float = P(0.1, "markup on change/project work (0.1 competing, 0.4 locked-in)",
+    change_markup: float = P(0.1, "markup on change/project work at reactive = 0.5 (0.1 "
+                             "competing, 0.4 locked-in); actual = this x (1.5 - reactive)",
                              "share", ge=0, le=2, lo=0.1, hi=0.4)
     max_response_delay_days: float = P(15.0, "mean delay before a fully non-reactive supplier "
                                        "starts project work (mean delay = this x (1 - reactive))",
@@ -302,6 +303,14 @@ class Partnership(Frozen):
     heavy_fixed_cost_msek_per_year: float = P(
         3.0, "yearly fixed cost of a fully heavy organisation (dedicated people, shared "
         "premises); scales with the mean dimension", "MSEK/year", ge=0, lo=1, hi=6)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _fill_preset(cls, data: Any) -> Any:
+        """``Partnership(preset="heavy")`` sets every dimension not given explicitly."""
+        if isinstance(data, dict) and data.get("preset") in PRESETS:
+            return {**dict.fromkeys(PARTNERSHIP_DIMENSIONS, PRESETS[data["preset"]]), **data}
+        return data
 
     def dims(self) -> dict[str, float]:
         return {d: float(getattr(self, d)) for d in PARTNERSHIP_DIMENSIONS}
