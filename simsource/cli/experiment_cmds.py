@@ -135,7 +135,10 @@ def run_cmd(scenario: str, replications: int | None, seed: int | None, jobs: int
             click.echo(note)
     warning = warmup_warning(out, sc)
     if warning:
-        _warn(warning)
+        if warning.startswith("note:"):
+            click.echo(warning, err=True)
+        else:
+            _warn(warning)
     if quiet:
         click.echo(str(out))
 
