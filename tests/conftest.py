@@ -1,4 +1,5 @@
-"""Shared fixtures: a click runner and a writer of scenario files in a temporary working folder."""
+"""Shared fixtures: a click runner, a writer of scenario files in a temporary working folder, and
+the results folders of results_fixtures.py (``compare_dir``, ``single_dir``, ``sweep_dir``)."""
 
 from __future__ import annotations
 
@@ -7,6 +8,7 @@ from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
+from results_fixtures import compare_dir, single_dir, sweep_dir  # noqa: F401 (fixtures)
 
 WriteScenario = Callable[[str, str], Path]
 

@@ -14,18 +14,16 @@ from __future__ import annotations
 import json
 import math
 import multiprocessing
-import os
 import random
 from collections import defaultdict
-from collections.abc import Iterator
 from concurrent.futures import ProcessPoolExecutor
-from functools import lru_cache
 from typing import Any
 
 import numpy as np
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from replicate import _one, _shutdown_pool, replicate  # noqa: F401 (autouse fixture)
 
 from simsource import load_scenario, simulate
 from simsource.model import simulate_full
@@ -34,43 +32,6 @@ STAGES = ("screening", "matching", "decision", "project")
 MULTI_SUPPLIERS = ("dcg", "basefarm", "dustin", "certessa")
 SUPPLIERS = {"nacka-single": ("incumbent",), "nacka-multi": MULTI_SUPPLIERS}
 SOURCES = ("business_units", "digital_unit", "citizens")
-
-# ---- running replications ---------------------------------------------------------------
-
-
-@lru_cache(maxsize=64)
-def _scenario(name: str, overrides: str) -> Any:
-    return load_scenario(name, overrides=json.loads(overrides))
-
-
-def _one(args: tuple[str, str, int, int]) -> dict[str, float]:
-    name, overrides, seed, rep = args
-    return simulate(_scenario(name, overrides), seed=seed, replication=rep)
-
-
-_POOL: list[ProcessPoolExecutor] = []
-_CACHE: dict[tuple[str, str, int, int], list[dict[str, float]]] = {}
-
-
-@pytest.fixture(scope="module", autouse=True)
-def _shutdown_pool() -> Iterator[None]:
-    yield
-    while _POOL:
-        _POOL.pop().shutdown()
-
-
-def replicate(name: str, overrides: dict[str, Any], n: int, seed: int) -> list[dict[str, float]]:
-    """KPIs of replications 0..n-1 (cached, run on up to two worker processes)."""
-    key = json.dumps(overrides, sort_keys=True)
-    if (name, key, n, seed) not in _CACHE:
-        jobs = [(name, key, seed, i) for i in range(n)]
-        if (os.cpu_count() or 1) < 2:
-            _CACHE[name, key, n, seed] = [_one(j) for j in jobs]
-        else:
-            if not _POOL:
-                _POOL.append(ProcessPoolExecutor(max_workers=2))
-            _CACHE[name, key, n, seed] = list(_POOL[0].map(_one, jobs))
-    return _CACHE[name, key, n, seed]
 
 
 def same_number(a: float, b: float) -> bool:

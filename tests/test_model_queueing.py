@@ -11,16 +11,12 @@
 
 from __future__ import annotations
 
-import json
 import math
-import os
-from collections.abc import Iterator
-from concurrent.futures import ProcessPoolExecutor
-from functools import lru_cache
 from typing import Any
 
 import numpy as np
 import pytest
+from replicate import _shutdown_pool, replicate  # noqa: F401 (autouse fixture)
 from scipy import stats
 
 from simsource import load_scenario, simulate
@@ -29,38 +25,7 @@ from simsource.model import simulate_full
 STAGES = ("screening", "matching", "decision", "project")
 SUPPLIERS = ("dcg", "basefarm", "dustin", "certessa")  # the suppliers of nacka-multi
 
-# ---- running replications (in parallel: results never depend on the number of workers) ----
-
-
-@lru_cache(maxsize=64)
-def _scenario(name: str, overrides: str) -> Any:
-    return load_scenario(name, overrides=json.loads(overrides))
-
-
-def _one(args: tuple[str, str, int, int]) -> dict[str, float]:
-    name, overrides, seed, rep = args
-    return simulate(_scenario(name, overrides), seed=seed, replication=rep)
-
-
-_POOL: list[ProcessPoolExecutor] = []
-
-
-@pytest.fixture(scope="module", autouse=True)
-def _shutdown_pool() -> Iterator[None]:
-    yield
-    while _POOL:
-        _POOL.pop().shutdown()
-
-
-def replicate(name: str, overrides: dict[str, Any], n: int, seed: int) -> list[dict[str, float]]:
-    key = json.dumps(overrides, sort_keys=True)
-    jobs = [(name, key, seed, i) for i in range(n)]
-    workers = min(2, os.cpu_count() or 1)
-    if workers < 2:
-        return [_one(j) for j in jobs]
-    if not _POOL:
-        _POOL.append(ProcessPoolExecutor(max_workers=workers))
-    return list(_POOL[0].map(_one, jobs))
+# ---- replications run by replicate.py (in parallel: results never depend on the workers) ----
 
 
 def ci99(x: np.ndarray) -> tuple[float, float]:

@@ -7,35 +7,22 @@ paired difference; and the plausibility targets of issue 3 item 4 (MODEL.md §5)
 
 from __future__ import annotations
 
-import json
 import math
-import os
-from collections.abc import Iterator
-from concurrent.futures import ProcessPoolExecutor
-from functools import lru_cache
 from typing import Any
 
 import numpy as np
 import pytest
+from replicate import _one, _scenario, _shutdown_pool  # noqa: F401 (autouse fixture)
+from replicate import replicate as run_replications
 from scipy import stats
 
-from simsource import load_scenario, simulate
+from simsource import load_scenario
 from simsource.model import simulate_full
 
 REPS, SEED = 30, 2017
 CELLS = [(r, col) for r in ("supplier", "shared", "internal") for col in ("it", "business")]
 
 # ---- running replications ---------------------------------------------------------------
-
-
-@lru_cache(maxsize=64)
-def _scenario(name: str, overrides: str) -> Any:
-    return load_scenario(name, overrides=json.loads(overrides))
-
-
-def _one(args: tuple[str, str, int, int]) -> dict[str, float]:
-    name, overrides, seed, rep = args
-    return simulate(_scenario(name, overrides), seed=seed, replication=rep)
 
 
 def _project_outcomes(args: tuple[str, str, int, int]) -> dict[str, float]:
@@ -58,31 +45,11 @@ def _project_outcomes(args: tuple[str, str, int, int]) -> dict[str, float]:
     return out
 
 
-_POOL: list[ProcessPoolExecutor] = []
-_CACHE: dict[tuple[str, str, str, int, int], list[dict[str, float]]] = {}
-
-
-@pytest.fixture(scope="module", autouse=True)
-def _shutdown_pool() -> Iterator[None]:
-    yield
-    while _POOL:
-        _POOL.pop().shutdown()
-
-
 def replicate(name: str, overrides: dict[str, Any] | None = None, n: int = REPS,
               seed: int = SEED, fn: Any = _one) -> list[dict[str, float]]:
-    """Replications 0..n-1 (cached, on up to two worker processes)."""
-    key = json.dumps(overrides or {}, sort_keys=True)
-    cache_key = (fn.__name__, name, key, n, seed)
-    if cache_key not in _CACHE:
-        jobs = [(name, key, seed, i) for i in range(n)]
-        if (os.cpu_count() or 1) < 2:
-            _CACHE[cache_key] = [fn(j) for j in jobs]
-        else:
-            if not _POOL:
-                _POOL.append(ProcessPoolExecutor(max_workers=2))
-            _CACHE[cache_key] = list(_POOL[0].map(fn, jobs))
-    return _CACHE[cache_key]
+    """Replications 0..n-1 (cached, on up to two worker processes), by default REPS of them
+    with seed SEED."""
+    return run_replications(name, overrides, n, seed, fn)
 
 
 def column(runs: list[dict[str, float]], kpi: str) -> np.ndarray:

@@ -1,7 +1,7 @@
 """The HTML report: sections, embedded images, no network references, numbers that match the
 results, plain-language claims only where the CI excludes zero, and a headless-Chromium look.
 
-Results folders come from the helpers of ``test_plots.py`` (the real model, a few short
+Results folders come from the fixtures of ``results_fixtures.py`` (the real model, a few short
 replications, written per docs/results-format.md)."""
 
 from __future__ import annotations
@@ -18,28 +18,15 @@ from typing import Any
 
 import numpy as np
 import pytest
-from test_plots import COMPARE, cached_folder
+from results_fixtures import COMPARE
 
 from simsource.analysis.stats import mean_ci
+
+pytest.importorskip("matplotlib")  # the report draws its figures with it
 
 CHROMIUM = Path("/usr/bin/chromium")
 COMPARE_SECTIONS = ["summary", "what-was-run", "key-results", "differences", "figures",
                     "reproducibility"]
-
-
-@pytest.fixture(scope="session")
-def compare_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    return cached_folder("compare", tmp_path_factory)
-
-
-@pytest.fixture(scope="session")
-def single_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    return cached_folder("single", tmp_path_factory)
-
-
-@pytest.fixture(scope="session")
-def sweep_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    return cached_folder("sweep", tmp_path_factory)
 
 
 @pytest.fixture(scope="session")

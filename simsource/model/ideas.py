@@ -7,6 +7,7 @@ gives the same ideas in every scenario whose idea inputs agree (common random nu
 
 from __future__ import annotations
 
+import math
 from collections.abc import Generator
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
@@ -103,15 +104,22 @@ def idea_source(world: World, factory: IdeaFactory, rate_per_day: float
         env.process(idea_life(world, idea))
 
 
+def poisson_rate_per_day(per_year: float, days: float) -> float | None:
+    """A usable Poisson rate per day, or None when there are (numerically) no arrivals."""
+    per_day = per_year / days
+    return per_day if per_day > 0 and math.isfinite(1.0 / per_day) else None
+
+
 def start_idea_sources(world: World) -> None:
     sc = world.sc
     days = sc.scenario.working_days_per_year
     for name, src in sc.ideas.sources.items():
-        if src.rate_per_year > 0:
+        rate = poisson_rate_per_day(src.rate_per_year, days)
+        if rate is not None:
             f = IdeaFactory(world, name, src.domain_mix, None)
-            world.env.process(idea_source(world, f, src.rate_per_year / days))
+            world.env.process(idea_source(world, f, rate))
     for name, sup in sc.suppliers.items():
-        rate = sup.ideas_per_year * sup.proactive
-        if rate > 0:
+        rate = poisson_rate_per_day(sup.ideas_per_year * sup.proactive, days)
+        if rate is not None:
             f = IdeaFactory(world, f"supplier:{name}", sc.ideas.supplier_domain_mix, name)
-            world.env.process(idea_source(world, f, rate / days))
+            world.env.process(idea_source(world, f, rate))

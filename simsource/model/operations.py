@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, Any
 import simpy
 
 from simsource.model.funnel import PRIO_GOVERNANCE, PRIO_TRIAGE
+from simsource.model.ideas import poisson_rate_per_day
 from simsource.model.suppliers import PRIO_INCIDENT, SupplierActor
 
 if TYPE_CHECKING:
@@ -136,9 +137,9 @@ def start_operations(w: World) -> None:
     days = sc.scenario.working_days_per_year
     if sc.operations.enabled:
         for area in sc.scenario.areas:
-            rate = sc.operations.incidents_per_year.get(area, 0.0)
-            if rate > 0:
-                w.env.process(incident_source(w, area, rate / days))
+            rate = poisson_rate_per_day(sc.operations.incidents_per_year.get(area, 0.0), days)
+            if rate is not None:
+                w.env.process(incident_source(w, area, rate))
     c = sc.coordination
     if c.governance:
         interval = c.governance_interval_days
