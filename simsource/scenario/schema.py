@@ -308,8 +308,9 @@ class Partnership(Frozen):
     @classmethod
     def _fill_preset(cls, data: Any) -> Any:
         """``Partnership(preset="heavy")`` sets every dimension not given explicitly."""
-        if isinstance(data, dict) and data.get("preset") in PRESETS:
-            return {**dict.fromkeys(PARTNERSHIP_DIMENSIONS, PRESETS[data["preset"]]), **data}
+        preset = data.get("preset") if isinstance(data, dict) else None
+        if isinstance(preset, str) and preset in PRESETS:
+            return {**dict.fromkeys(PARTNERSHIP_DIMENSIONS, PRESETS[preset]), **data}
         return data
 
     def dims(self) -> dict[str, float]:
