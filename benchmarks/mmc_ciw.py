@@ -13,14 +13,6 @@ import time
 from benchmarks.mmc_simpy import CUSTOMERS, LAMBDA, MU, C, erlang_c_wait
 
 
-def available() -> bool:
-    try:
-        import ciw  # noqa: F401
-    except ImportError:
-        return False
-    return True
-
-
 def run(customers: int = CUSTOMERS, c: int = C, lam: float = LAMBDA, mu: float = MU,
         seed: int = 1) -> dict[str, float] | None:
     """Simulate until ``customers`` have been served; None when Ciw is missing."""

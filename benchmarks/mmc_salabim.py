@@ -15,14 +15,6 @@ from typing import Any
 from benchmarks.mmc_simpy import CUSTOMERS, LAMBDA, MU, C, erlang_c_wait
 
 
-def available() -> bool:
-    try:
-        import salabim  # noqa: F401
-    except ImportError:
-        return False
-    return True
-
-
 def run(customers: int = CUSTOMERS, c: int = C, lam: float = LAMBDA, mu: float = MU,
         seed: int = 1) -> dict[str, float] | None:
     """Simulate ``customers`` arrivals; None when salabim is missing."""

@@ -76,17 +76,15 @@ class Level:
 
 
 class Counter:
-    """Counts over the whole run and within the KPI window."""
+    """Counts events that happen within the KPI window."""
 
-    __slots__ = ("t0", "t1", "total", "window")
+    __slots__ = ("t0", "t1", "window")
 
     def __init__(self, warmup: float, horizon: float) -> None:
         self.t0 = warmup
         self.t1 = horizon
-        self.total = 0
         self.window = 0
 
     def hit(self, t: float) -> None:
-        self.total += 1
         if self.t0 <= t <= self.t1:
             self.window += 1

@@ -29,7 +29,6 @@ class PartnershipEffects:
         self.preempt_prob = 1.0 - p.autonomy if p.effects else 0.0
         tasks = 1.0 + (p.max_tasks - 1.0) * (1.0 - p.intensity)
         loss = min(0.9, p.switching_loss_per_task * (tasks - 1.0)) if p.effects else 0.0
-        self.tasks = tasks
         self.switching_factor = 1.0 / (1.0 - loss)
         self.escalate_prob = 1.0 - p.mandate if p.effects else 0.0
         self.batch_prob = 1.0 - p.information if p.effects else 0.0

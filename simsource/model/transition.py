@@ -46,7 +46,7 @@ class TransitionActor:
     spec: Transition
     systems: list[System] = field(default_factory=list)
     active: bool = False
-    _area_open: dict[str, int] = field(default_factory=dict)
+    _left: dict[str, int] = field(default_factory=dict)        # unfinished systems per area
     _area_since: dict[str, float] = field(default_factory=dict)
     disruption_days: float = 0.0
     finish_day: float = float("nan")
@@ -103,21 +103,15 @@ class TransitionActor:
 
     # ---- state used by operations ----------------------------------------------------------
     def in_transfer(self, area: str) -> bool:
-        return self._area_open.get(area, 0) > 0
+        return self._left.get(area, 0) > 0
 
     def shared_now(self) -> bool:
         return self.active and self.spec.shared_with_operations
 
-    def _area_start(self, area: str) -> None:
-        k = self._area_open.get(area, 0)
-        if k == 0:
-            self._area_since[area] = self.w.env.now
-        self._area_open[area] = k + 1
-
-    def _area_end(self, area: str) -> None:
-        k = self._area_open[area] - 1
-        self._area_open[area] = k
-        if k == 0:
+    def _area_done(self, area: str) -> None:
+        """One more system of ``area`` has moved; the area leaves the transfer with its last."""
+        self._left[area] -= 1
+        if self._left[area] == 0:
             self.disruption_days += self.w.env.now - self._area_since[area]
 
     # ---- processes -----------------------------------------------------------------------
@@ -126,8 +120,9 @@ class TransitionActor:
         if t.start_day > 0:
             yield env.timeout(t.start_day)
         self.active = True
-        for a in {s.area for s in self.systems}:
-            self._area_start(a)          # the whole area is in transfer until its last system
+        for sys in self.systems:         # the whole area is in transfer until its last system
+            self._left[sys.area] = self._left.get(sys.area, 0) + 1
+            self._area_since[sys.area] = env.now
         critical_done = [s.done for s in self.systems if s.critical]
         gate = simpy.AllOf(env, critical_done) if t.defer_noncritical else None
         for sys in self.systems:
@@ -154,9 +149,7 @@ class TransitionActor:
             yield from self.w.coord.work(t.handoff_coordinator_days, PRIO_GOVERNANCE, "handoff")
         sys.finished = env.now
         self.w.trace_system(sys.id, sys.area, "moved", f"after {env.now - sys.started:.1f} days")
-        remaining = [s for s in self.systems if s.area == sys.area and s.finished < 0]
-        if not remaining:
-            self._area_end(sys.area)
+        self._area_done(sys.area)
         sys.done.succeed()
 
     # ---- KPIs ------------------------------------------------------------------------------
@@ -165,7 +158,7 @@ class TransitionActor:
         deadline = t.start_day + t.deadline_days
         finished = self.finish_day
         late = sum(1 for s in self.systems if s.critical and not (0 <= s.finished <= deadline))
-        open_areas = [a for a, k in self._area_open.items() if k > 0]
+        open_areas = [a for a, k in self._left.items() if k > 0]
         disruption = self.disruption_days + sum(horizon - self._area_since[a] for a in open_areas)
         end = finished if finished == finished else horizon
         days = self.w.sc.scenario.working_days_per_year
