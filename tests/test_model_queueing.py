@@ -62,6 +62,8 @@ def mmc_overrides(lam: float, mu: float, c: int, years: float, warmup: float,
         "funnel.attrition": False,
         "operations.enabled": False,
         "coordination.governance": False,
+        "changes.enabled": False,
+        "engagement.enabled": False,
         "partnership.effects": False,
         "budget.limited": False,
         "coordination.staff": c,
@@ -99,7 +101,8 @@ def test_reduction_really_is_one_stage() -> None:
     r = simulate_full(sc, seed=1, replication=0, trace=True)
     k = r.kpis
     assert k["incidents_per_year"] == 0
-    for kind in ("triage", "governance", "project", "matching", "handoff"):
+    for kind in ("triage", "governance", "change", "project", "matching", "handoff",
+                 "embedded"):
         assert k[f"coordinator_utilisation_{kind}"] == 0, kind
     assert k["coordinator_utilisation"] == pytest.approx(k["coordinator_utilisation_screening"])
     assert k["ideas_dropped"] == 0

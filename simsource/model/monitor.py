@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import math
 
-MONTH_DAYS = 20.0
+from simsource.model.core import MONTH_DAYS
 
 
 class Bins:

@@ -1,15 +1,21 @@
-"""The partner organisation's five dimensions (MODEL.md §4, whitepaper Fig. 7) as mechanisms.
+"""The partner organisation's five dimensions (MODEL.md §4, whitepaper Fig. 7), one mechanism
+each:
 
-* colocation — hand-off delay between unit and supplier at each stage (mean
-  ``handoff_delay_days x (1 - colocation)``) and a project effort divisor
-  ``1 + (colocation_speedup - 1) x colocation``;
-* mandate — with probability ``1 - mandate`` a funding decision is escalated: it waits for the
-  line organisation's next meeting and is rejected with ``escalation_reject_prob``;
-* information — with probability ``1 - information`` a stage transition waits for the next sync
-  point (every ``decision_interval_days``); continuous information passes immediately;
-* autonomy — operations requests pre-empt innovation work with probability ``1 - autonomy``;
-* intensity — part-time staff are split over ``1 + (max_tasks - 1)(1 - intensity)`` tasks and
-  lose ``switching_loss_per_task`` per extra task (Weinberg), which inflates innovation effort.
+* **colocation** — every hand-off between the unit and a supplier takes
+  Exp(``handoff_delay_days × (1 − colocation)``); project effort is divided by
+  ``1 + (colocation_speedup − 1) × colocation``;
+* **mandate** — the unit may fund projects up to ``mandate × full_mandate_msek`` itself; a
+  dearer project is escalated: it waits for the line organisation's next meeting (every
+  ``line_meeting_interval_days``), which approves it only if its yearly value ×
+  ``line_hurdle_years`` covers its cost (a payback hurdle, not a coin);
+* **information** — stage transitions wait for the next sync point; sync points come every
+  ``decision_interval_days × (1 − information)`` (continuous information: no wait);
+* **autonomy** — ``autonomy × ring_fence_max_share`` of the coordinators and of each supplier's
+  staff are ring-fenced for innovation work. This *replaces* v1's pre-emption coin: in the
+  shared part of the unit, operations work always pre-empts innovation work;
+* **intensity** — part-time staff are split over ``1 + (max_tasks − 1)(1 − intensity)`` tasks
+  and lose ``switching_loss_per_task`` per extra task (Weinberg), which inflates innovation
+  effort.
 
 With ``partnership.effects = false`` none of these act (textbook reduction).
 """
@@ -24,31 +30,36 @@ from simsource.scenario.schema import Partnership
 class PartnershipEffects:
     def __init__(self, p: Partnership) -> None:
         self.p = p
-        self.handoff_mean = p.handoff_delay_days * (1.0 - p.colocation) if p.effects else 0.0
-        self.speedup = 1.0 + (p.colocation_speedup - 1.0) * p.colocation if p.effects else 1.0
-        self.preempt_prob = 1.0 - p.autonomy if p.effects else 0.0
+        on = p.effects
+        self.handoff_mean = p.handoff_delay_days * (1.0 - p.colocation) if on else 0.0
+        self.speedup = 1.0 + (p.colocation_speedup - 1.0) * p.colocation if on else 1.0
+        self.fence_share = p.autonomy * p.ring_fence_max_share if on else 0.0
         tasks = 1.0 + (p.max_tasks - 1.0) * (1.0 - p.intensity)
-        loss = min(0.9, p.switching_loss_per_task * (tasks - 1.0)) if p.effects else 0.0
+        loss = min(0.9, p.switching_loss_per_task * (tasks - 1.0)) if on else 0.0
         self.switching_factor = 1.0 / (1.0 - loss)
-        self.escalate_prob = 1.0 - p.mandate if p.effects else 0.0
-        self.batch_prob = 1.0 - p.information if p.effects else 0.0
+        self.authority_msek = p.mandate * p.full_mandate_msek if on else math.inf
+        self.sync_interval = p.decision_interval_days * (1.0 - p.information) if on else 0.0
 
-    def handoff_delay(self, u: float) -> float:
-        """Delay of one hand-off between the unit and a supplier, from a uniform draw."""
-        return -math.log(1.0 - u) * self.handoff_mean if self.handoff_mean > 0 else 0.0
+    def handoff_delay(self, e: float) -> float:
+        """Delay of one hand-off between the unit and a supplier (``e``: a unit exponential)."""
+        return e * self.handoff_mean
 
-    def sync_wait(self, now: float, u: float) -> float:
-        """Wait until the next sync point if this transition is batched."""
-        if u >= self.batch_prob:
+    def sync_wait(self, now: float) -> float:
+        """Wait until the next sync point (none with continuous information)."""
+        if self.sync_interval <= 1e-9:
             return 0.0
-        return next_multiple(now, self.p.decision_interval_days) - now
+        return next_multiple(now, self.sync_interval) - now
 
-    def escalation(self, now: float, u: float, v: float) -> tuple[float, bool] | None:
-        """None if the unit decides itself; else (wait for the line meeting, rejected?)."""
-        if u >= self.escalate_prob:
-            return None
-        wait = next_multiple(now, self.p.line_meeting_interval_days) - now
-        return wait, v < self.p.escalation_reject_prob
+    def escalates(self, cost_msek: float) -> bool:
+        """Does a project of this cost exceed the unit's own spending authority?"""
+        return cost_msek > self.authority_msek
+
+    def line_meeting_wait(self, now: float) -> float:
+        return next_multiple(now, self.p.line_meeting_interval_days) - now
+
+    def line_approves(self, value_msek_per_year: float, cost_msek: float) -> bool:
+        """The line organisation's payback hurdle."""
+        return value_msek_per_year * self.p.line_hurdle_years >= cost_msek
 
     def fixed_cost_msek_per_year(self) -> float:
         dims = self.p.dims()

@@ -1,24 +1,65 @@
-"""Named random streams (MODEL.md §7).
+"""Named random streams and per-entity draws (MODEL.md §7).
 
 Replication *i* of a batch with root seed *S* draws from ``SeedSequence(S, spawn_key=(i,))``;
-each stochastic activity has its own child stream, keyed by a stable hash of its name, so two
-scenarios run with the same seed see the same ideas and incidents where their inputs agree
-(common random numbers). Uniforms and exponentials come from pre-drawn blocks for speed.
-Global ``random``/``np.random`` are never used.
+each stochastic activity has its own child stream, keyed by a stable hash of its name.
+
+Common random numbers that survive parameter changes: an *entity* (an idea, an incident, a
+system, a governance cycle, a latent need …) never shares a sequence of draws with another.
+Entity number *k* of a source reads the fixed-width slice ``[k·width, (k+1)·width)`` of its
+source's entity stream (:class:`EntityDraws`) — a sub-stream keyed by source and index —
+whatever the parameters decide to use of it. Arrival times come from a separate stream of unit
+exponentials, one per arrival. So changing how an entity is treated (how many areas it needs,
+whether it crosses a supplier boundary, whether a transfer is running) never shifts another
+entity's draws. Global ``random``/``np.random`` are never used.
 """
 
 from __future__ import annotations
 
 import math
 import zlib
+from statistics import NormalDist
 
 import numpy as np
 
 _BLOCK = 256
+_NORMAL = NormalDist()
+_U_MIN = 1e-12   # uniforms are clipped to (U_MIN, 1 - U_MIN) before inverse transforms
 
 
 def _name_key(name: str) -> int:
     return zlib.crc32(name.encode("utf-8"))
+
+
+def expo(u: float) -> float:
+    """A unit-mean exponential from a uniform (inverse transform)."""
+    return -math.log1p(-min(u, 1.0 - _U_MIN))
+
+
+def normal(u: float) -> float:
+    """A standard normal from a uniform (inverse transform)."""
+    return _NORMAL.inv_cdf(min(max(u, _U_MIN), 1.0 - _U_MIN))
+
+
+def lognormal_mean(mean: float, sigma: float, u: float) -> float:
+    """Lognormal with the given *mean* (not median) and log-sigma, from a uniform."""
+    if sigma <= 0:
+        return mean
+    return math.exp(math.log(mean) - 0.5 * sigma * sigma + sigma * normal(u))
+
+
+def pick(u: float, n: int) -> int:
+    """An index in ``range(n)`` from a uniform."""
+    return min(int(u * n), n - 1)
+
+
+def choice_index(u: float, probs: tuple[float, ...] | list[float]) -> int:
+    """The index drawn from ``probs`` by inverse transform of one uniform."""
+    acc = 0.0
+    for i, p in enumerate(probs):
+        acc += p
+        if u < acc:
+            return i
+    return len(probs) - 1
 
 
 class Stream:
@@ -51,20 +92,6 @@ class Stream:
         self._ie += 1
         return e * mean
 
-    def bernoulli(self, p: float) -> bool:
-        return self.uniform() < p
-
-    def lognormal_mean(self, mean: float, sigma: float) -> float:
-        """Lognormal with the given *mean* (not median) and log-sigma.
-
-        Always consumes one normal draw, also for sigma = 0, so later draws of the stream do
-        not shift when a spread is switched off (common random numbers).
-        """
-        z = float(self.gen.standard_normal())
-        if sigma <= 0:
-            return mean
-        return math.exp(math.log(mean) - 0.5 * sigma * sigma + sigma * z)
-
     def gamma_mean_cv(self, mean: float, cv: float) -> float:
         """Gamma with the given mean and coefficient of variation (one draw, also for cv = 0)."""
         shape = 1.0 / (cv * cv) if cv > 0 else 1.0
@@ -73,14 +100,31 @@ class Stream:
             return mean
         return g * mean / shape
 
-    def choice_index(self, probs: tuple[float, ...] | list[float]) -> int:
-        u = self.uniform()
-        acc = 0.0
-        for i, p in enumerate(probs):
-            acc += p
-            if u < acc:
-                return i
-        return len(probs) - 1
+
+class EntityDraws:
+    """Fixed-width blocks of uniforms: entity *k* of a source gets its own ``width`` uniforms.
+
+    Entities are numbered in creation order; :meth:`next` returns the next entity's uniforms.
+    """
+
+    __slots__ = ("_block", "_i", "count", "gen", "per_block", "width")
+
+    def __init__(self, gen: np.random.Generator, width: int, per_block: int = 64) -> None:
+        self.gen = gen
+        self.width = width
+        self.per_block = per_block
+        self._block: list[float] = []
+        self._i = 0
+        self.count = 0
+
+    def next(self) -> list[float]:
+        if self._i >= len(self._block):
+            self._block = self.gen.random(self.width * self.per_block).tolist()
+            self._i = 0
+        i = self._i
+        self._i = i + self.width
+        self.count += 1
+        return self._block[i:i + self.width]
 
 
 class Streams:
@@ -90,11 +134,25 @@ class Streams:
         self.seed = int(seed)
         self.replication = int(replication)
         self._streams: dict[str, Stream] = {}
+        self._entities: dict[str, EntityDraws] = {}
+
+    def _generator(self, name: str) -> np.random.Generator:
+        ss = np.random.SeedSequence(self.seed, spawn_key=(self.replication, _name_key(name)))
+        return np.random.Generator(np.random.PCG64(ss))
 
     def __getitem__(self, name: str) -> Stream:
         s = self._streams.get(name)
         if s is None:
-            ss = np.random.SeedSequence(self.seed, spawn_key=(self.replication, _name_key(name)))
-            s = Stream(np.random.Generator(np.random.PCG64(ss)))
+            s = Stream(self._generator(name))
             self._streams[name] = s
         return s
+
+    def entities(self, name: str, width: int) -> EntityDraws:
+        """The per-entity draws of source ``name`` (``width`` uniforms per entity)."""
+        e = self._entities.get(name)
+        if e is None:
+            e = EntityDraws(self._generator(f"entity:{name}"), width)
+            self._entities[name] = e
+        elif e.width != width:
+            raise ValueError(f"entity stream {name!r} used with widths {e.width} and {width}")
+        return e

@@ -1,40 +1,65 @@
-"""Staffed resources whose capacity follows a plan over time, with selective pre-emption.
+"""People as a resource: a pool whose capacity follows a staffing plan, with priorities,
+pre-emption of innovation work by operations work, and ring-fenced innovation capacity.
 
-A :class:`StaffedPool` is a SimPy ``PreemptiveResource`` sized to the largest staffing the plan
-ever reaches; slots not yet (or no longer) staffed are held by *vacancy* requests of the highest
-priority, so the usable capacity follows the plan exactly. Only users whose priority is at or
-above ``preemptible_from`` (innovation work) can be pre-empted; operations never pre-empt
-operations. :meth:`StaffedPool.work` performs an amount of effort, resuming after pre-emption,
-and books busy time per kind of work into monitors.
+A :class:`StaffedPool` serves requests by priority (lower number first), FIFO within a
+priority — the semantics of SimPy's ``PreemptiveResource`` — with two additions:
+
+* **selective pre-emption**: a request with ``preempt=True`` and a priority below
+  ``preemptible_from`` (operations work) that finds no free person takes one from the
+  lowest-priority, most recently requested *innovation* user (priority ≥ ``preemptible_from``);
+  operations work never pre-empts operations work;
+* **ring-fencing**: ``fence_share`` of the staffed capacity (rounded down) is reserved for
+  innovation work — operations work may hold at most ``capacity − fence`` people at once,
+  innovation work may use everyone. (The partner organisation's *autonomy*, MODEL.md §4.)
+
+Capacity follows ``plan`` exactly: more people serve waiting work at once; fewer take effect as
+people finish (nobody is sent home in the middle of a task). Every grant gets a *slot* (a desk
+number, lowest free first) for event logs and animations.
+
+Written by hand rather than on SimPy's ``PreemptiveResource``: the ring-fence needs a per-class
+ceiling inside one pool, which SimPy's resources cannot express without head-of-line blocking.
 """
 
 from __future__ import annotations
 
+import heapq
+import math
+from collections import deque
 from collections.abc import Callable, Generator, Sequence
 from typing import Any
 
 import simpy
-from simpy.resources.resource import Preempted, PriorityRequest
 
 from simsource.model.monitor import Bins
 
-VACANCY = -1
+N_PRIORITIES = 8
 
 
-class _SelectivePreemptiveResource(simpy.PreemptiveResource):
-    def __init__(self, env: simpy.Environment, capacity: int, preemptible_from: int) -> None:
-        super().__init__(env, capacity)
-        self.preemptible_from = preemptible_from
+class Preempted:
+    """The cause of an :class:`simpy.Interrupt` sent to pre-empted work."""
 
-    def _do_put(self, event: PriorityRequest) -> None:  # type: ignore[override]
-        if event.preempt and len(self.users) >= self.capacity:
-            victim = max(self.users, key=lambda e: e.key)
-            if victim.priority >= self.preemptible_from and victim.key > event.key:
-                self.users.remove(victim)
-                victim.proc.interrupt(  # type: ignore[union-attr]
-                    Preempted(by=event.proc, usage_since=victim.usage_since, resource=self)
-                )
-        simpy.PriorityResource._do_put(self, event)
+    __slots__ = ("by",)
+
+    def __init__(self, by: int) -> None:
+        self.by = by
+
+
+class Grant:
+    """One request for a person: waiting, then held until released."""
+
+    __slots__ = ("event", "ops", "prio", "proc", "slot", "t")
+
+    def __init__(self, event: simpy.Event, prio: int, ops: bool, proc: simpy.Process | None,
+                 t: float) -> None:
+        self.event = event
+        self.prio = prio
+        self.ops = ops
+        self.proc = proc
+        self.t = t
+        self.slot = -1
+
+
+Tracer = Callable[[str, int, str, float], None]   # (kind, slot, "start"|"stop", time)
 
 
 class StaffedPool:
@@ -48,24 +73,37 @@ class StaffedPool:
         horizon: float,
         warmup: float,
         kinds: Sequence[str],
-        preemptible_from: int = 10**6,
+        preemptible_from: int = N_PRIORITIES,
         on_preempt: Callable[[str], None] | None = None,
+        fence_share: float = 0.0,
+        busy: dict[str, Bins] | None = None,
+        available: Bins | None = None,
     ) -> None:
-        """``plan``: (until_day, capacity) steps in day order; ``final`` holds afterwards."""
+        """``plan``: (until_day, capacity) steps in day order; ``final`` holds afterwards.
+        ``busy`` (per kind) and ``available`` are the monitors to book into (default: own)."""
         self.env = env
-        self.steps = [(float(d), int(c)) for d, c in plan] + [(float("inf"), int(final))]
+        self.steps = [(float(d), int(c)) for d, c in plan] + [(math.inf, int(final))]
         self.peak = max(1, max(c for _, c in self.steps))
-        self.res = _SelectivePreemptiveResource(env, self.peak, preemptible_from)
-        self.busy = {k: Bins(horizon, warmup) for k in kinds}
-        self.available = Bins(horizon, warmup)
-        self.horizon = horizon
+        self.preemptible_from = preemptible_from
+        self.fence_share = fence_share
         self.on_preempt = on_preempt
-        self._vacancies: list[PriorityRequest] = []
+        self.tracer: Tracer | None = None
+        self.busy = busy if busy is not None else {k: Bins(horizon, warmup) for k in kinds}
+        self.available = available if available is not None else Bins(horizon, warmup)
+        self.horizon = horizon
+        self.cap = 0
+        self.fence = 0
+        self.in_use = 0
+        self.ops_in_use = 0
+        self.queues: list[deque[Grant]] = [deque() for _ in range(N_PRIORITIES)]
+        self.innovation_users: list[Grant] = []
+        self._free_slots = list(range(self.peak))
         self._book_capacity()
-        self._set_capacity(self.steps[0][1])
+        self.set_capacity(self.steps[0][1])
         if len(self.steps) > 1 and self.steps[0][0] < horizon:
             env.process(self._follow_plan())
 
+    # ---- capacity --------------------------------------------------------------------------
     def _book_capacity(self) -> None:
         start = 0.0
         for until, cap in self.steps:
@@ -76,20 +114,72 @@ class StaffedPool:
             if start >= self.horizon:
                 break
 
-    def _set_capacity(self, cap: int) -> None:
-        vacant = self.peak - cap
-        while len(self._vacancies) > vacant:
-            self.res.release(self._vacancies.pop())
-        while len(self._vacancies) < vacant:
-            self._vacancies.append(self.res.request(priority=VACANCY, preempt=False))
+    def set_capacity(self, cap: int) -> None:
+        self.cap = cap
+        self.fence = math.floor(self.fence_share * cap + 1e-9)
+        self._dispatch()
 
     def _follow_plan(self) -> Generator[simpy.Event, Any, None]:
         for (until, _), (_, cap) in zip(self.steps, self.steps[1:], strict=False):
             if until >= self.horizon:
                 return
             yield self.env.timeout(until - self.env.now)
-            self._set_capacity(cap)
+            self.set_capacity(cap)
 
+    # ---- requests --------------------------------------------------------------------------
+    def _can(self, ops: bool) -> bool:
+        return self.in_use < self.cap and (not ops or self.ops_in_use < self.cap - self.fence)
+
+    def _grant(self, g: Grant) -> None:
+        self.in_use += 1
+        if g.ops:
+            self.ops_in_use += 1
+        else:
+            self.innovation_users.append(g)
+        g.slot = heapq.heappop(self._free_slots)
+        g.event.succeed()
+
+    def _dispatch(self) -> None:
+        queues = self.queues
+        while self.in_use < self.cap:
+            for q in queues:
+                if q and self._can(q[0].ops):
+                    self._grant(q.popleft())
+                    break
+            else:
+                return
+
+    def request(self, prio: int, preempt: bool = False) -> Grant:
+        """Ask for a person at priority ``prio``; ``yield grant.event`` to wait for one."""
+        env = self.env
+        ops = prio < self.preemptible_from
+        g = Grant(simpy.Event(env), prio, ops, env.active_process, env.now)
+        if self._can(ops):
+            self._grant(g)
+        elif (preempt and ops and self.innovation_users
+              and self.ops_in_use < self.cap - self.fence and self.in_use >= self.cap):
+            victim = max(self.innovation_users, key=lambda u: (u.prio, u.t))
+            self._take_back(victim)
+            if victim.proc is not None:
+                victim.proc.interrupt(Preempted(prio))
+            self._grant(g)
+        else:
+            self.queues[prio].append(g)
+        return g
+
+    def _take_back(self, g: Grant) -> None:
+        self.in_use -= 1
+        if g.ops:
+            self.ops_in_use -= 1
+        else:
+            self.innovation_users.remove(g)
+        heapq.heappush(self._free_slots, g.slot)
+
+    def release(self, g: Grant) -> None:
+        self._take_back(g)
+        self._dispatch()
+
+    # ---- work ------------------------------------------------------------------------------
     def work(
         self,
         effort: float,
@@ -109,9 +199,9 @@ class StaffedPool:
         first = True
         busy = self.busy[kind]
         while remaining > 1e-12:
-            req = self.res.request(priority=priority, preempt=preempt)
+            g = self.request(priority, preempt)
             try:
-                yield req
+                yield g.event
             except simpy.Interrupt:
                 continue  # pre-empted in the instant it was granted: ask again
             start = env.now
@@ -119,6 +209,8 @@ class StaffedPool:
                 first = False
                 if on_start is not None:
                     on_start(start - asked)
+            if self.tracer is not None:
+                self.tracer(kind, g.slot, "start", start)
             # booked ahead (so work still in service at the horizon counts), corrected if
             # pre-empted: O(1) per piece of work, no bookkeeping of what is in service
             end = start + remaining
@@ -126,10 +218,12 @@ class StaffedPool:
             try:
                 yield env.timeout(remaining)
                 remaining = 0.0
-                self.res.release(req)
+                self.release(g)
             except simpy.Interrupt:
                 now = env.now
                 busy.add_interval(now, end, -1.0)
                 remaining = end - now
                 if self.on_preempt is not None:
                     self.on_preempt(kind)
+            if self.tracer is not None:
+                self.tracer(kind, g.slot, "stop", env.now)

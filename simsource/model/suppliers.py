@@ -1,63 +1,39 @@
-"""Suppliers: staff serving incidents (first) and project work, fees and change prices.
+"""Suppliers: staff serving incidents, change work and improvement work; fees and prices.
 
-* ``reactive`` — mean delay before a supplier starts project work is
-  ``max_response_delay_days x (1 - reactive)``, and the change markup is
-  ``change_markup x (1.5 - reactive)`` (how fast *and* how cheaply change is taken on);
-* ``proactive`` — supplier ideas (see :mod:`simsource.model.ideas`) and the fee improvement
-  ``improvement_per_year x proactive`` each contract year;
-* change/project work is priced ``day_rate x (1 + markup)``.
+* Staff (:class:`~simsource.model.servers.SupplierStaff`) serve incidents first, then change and
+  project work, then improvement work, non-preemptively. A ring-fenced share of the staff (the
+  partner organisation's *autonomy*) serves change and project work only.
+* **Proactive ability as time** (MODEL.md §9): the supplier plans
+  ``proactive × improvement_time_share`` of its staff time for improvement work, done by
+  improvers at the lowest priority — they get only the time incidents and changes leave.
+  Improvement person-days produce supplier ideas (a Poisson process in improvement time:
+  ``ideas.supplier_ideas_per_improvement_year`` per person-year) and fee reductions: the fee of
+  the next contract year falls by ``improvement_per_year`` × achieved improvement time /
+  the improvement time of a fully proactive supplier. A supplier drowned in incidents improves
+  less, and idea supply follows the supplier's scope (staff), not the number of contracts.
+* **Reactive ability** acts through change requests (:mod:`simsource.model.change`).
+* Change work is priced at ``day_rate_ksek``, negotiated change work at
+  ``day_rate_ksek × (1 + change_markup)``.
 """
 
 from __future__ import annotations
 
-from collections import deque
+import math
 from collections.abc import Generator
 from typing import TYPE_CHECKING, Any
 
 import simpy
 
-from simsource.model.monitor import Bins
+from simsource.model.core import SUP_CHANGE, SUP_IMPROVEMENT, SUP_INCIDENT
+from simsource.model.ideas import IDEA_WIDTH, IdeaFactory
+from simsource.model.servers import SupplierStaff
 from simsource.scenario.schema import Supplier
 
 if TYPE_CHECKING:
     from simsource.model.world import World
 
-PRIO_INCIDENT, PRIO_CHANGE = 0, 1
-
-
-class TwoClassServer:
-    """``capacity`` identical people serving two non-preemptive priority classes, FIFO within a
-    class — the semantics of a SimPy ``PriorityResource`` with priorities 0 and 1, without its
-    per-request sorting (suppliers are on the model's hot path).
-
-    ``request(priority)`` returns an event that succeeds when a person is assigned;
-    ``release()`` hands the person to the next waiting request, incidents first.
-    """
-
-    __slots__ = ("env", "free", "queues")
-
-    def __init__(self, env: simpy.Environment, capacity: int) -> None:
-        self.env = env
-        self.free = capacity
-        self.queues: tuple[deque[simpy.Event], deque[simpy.Event]] = (deque(), deque())
-
-    def request(self, priority: int) -> simpy.Event:
-        ev = simpy.Event(self.env)
-        if self.free > 0:
-            self.free -= 1
-            ev.succeed()
-        else:
-            self.queues[priority].append(ev)
-        return ev
-
-    def release(self) -> None:
-        q0, q1 = self.queues
-        if q0:
-            q0.popleft().succeed()
-        elif q1:
-            q1.popleft().succeed()
-        else:
-            self.free += 1
+#: Improvement work is done in pieces of half a day (the model's time resolution for it).
+IMPROVEMENT_PIECE_DAYS = 0.5
 
 
 class SupplierActor:
@@ -65,48 +41,91 @@ class SupplierActor:
         self.w = world
         self.name = name
         self.spec = spec
-        self.res = TwoClassServer(world.env, spec.staff)
-        self.busy_incidents = Bins(world.horizon, world.warmup)
-        self.busy_projects = Bins(world.horizon, world.warmup)
+        dedicated = math.floor(world.fx.fence_share * spec.staff + 1e-9)
+        self.staff = SupplierStaff(world.env, spec.staff - dedicated, dedicated)
+        self.books = world.rec.supplier_books(name, spec.staff)
+        days = world.sc.scenario.working_days_per_year
+        self.reference_improvement_days = spec.improvement_time_share * spec.staff * days
+        self.improvement_days_this_year = 0.0
+        self.fee = spec.annual_fee_msek
+        # supplier ideas: a Poisson process in improvement time
+        if spec.ideas_per_year is not None:
+            ref = self.reference_improvement_days
+            self.ideas_per_improvement_day = spec.ideas_per_year / ref if ref > 0 else 0.0
+        else:
+            self.ideas_per_improvement_day = (
+                world.sc.ideas.supplier_ideas_per_improvement_year / days)
+        self.exposure = 0.0
+        self._next_idea = world.streams[f"supplier-ideas.{name}"]
+        self.next_threshold = self._next_idea.expo(1.0)
+        self.factory = IdeaFactory(world.sc, world.streams.entities(f"idea.supplier:{name}",
+                                                                    IDEA_WIDTH),
+                                   f"supplier:{name}", world.sc.ideas.supplier_domain_mix,
+                                   supplier=name)
+        planned = spec.proactive * spec.improvement_time_share * spec.staff
+        if planned > 1e-9 and self.ideas_per_improvement_day >= 0:
+            n = math.ceil(planned - 1e-9)
+            duty = planned / n
+            for _ in range(n):
+                world.env.process(self._improver(duty))
+
+    # ---- prices and fees -----------------------------------------------------------------
+    @property
+    def contract_price_msek_per_day(self) -> float:
+        return self.spec.day_rate_ksek / 1000.0
 
     @property
-    def change_markup(self) -> float:
-        """Markup on change work: the market position (``change_markup``, for an average
-        supplier with reactive = 0.5) scaled by the supplier's reactive ability — a reactive
-        supplier takes on change cheaply, a non-reactive one charges up to 1.5 x."""
-        return self.spec.change_markup * (1.5 - self.spec.reactive)
+    def negotiated_price_msek_per_day(self) -> float:
+        return self.spec.day_rate_ksek * (1.0 + self.spec.change_markup) / 1000.0
 
-    @property
-    def change_price_msek_per_day(self) -> float:
-        return self.spec.day_rate_ksek * (1.0 + self.change_markup) / 1000.0
+    def start_year(self, year: int) -> float:
+        """Roll the fee into contract year ``year`` (improvement of the year before)."""
+        if year > 0 and self.reference_improvement_days > 0:
+            achieved = min(1.0, self.improvement_days_this_year
+                           / self.reference_improvement_days)
+            self.fee *= 1.0 - self.spec.improvement_per_year * achieved
+        self.improvement_days_this_year = 0.0
+        self.books.fees_by_year.append(self.fee)
+        return self.fee
 
-    def fee_msek_per_year(self, year: int) -> float:
-        """Contract fee in contract year ``year`` (0-based) after continuous improvement."""
-        cut = self.spec.improvement_per_year * self.spec.proactive
-        return self.spec.annual_fee_msek * (1.0 - cut) ** year
-
+    # ---- work ----------------------------------------------------------------------------
     def resolve(self, effort: float) -> Generator[simpy.Event, Any, None]:
-        """Resolve an incident: supplier staff, highest priority."""
+        """Resolve (or diagnose) an incident: supplier staff, highest priority."""
         env = self.w.env
-        yield self.res.request(PRIO_INCIDENT)
+        yield self.staff.request(SUP_INCIDENT)
         now = env.now
-        self.busy_incidents.add_interval(now, now + effort)   # booked ahead (non-preemptive)
+        self.books.busy_incidents.add_interval(now, now + effort)   # booked ahead
         yield env.timeout(effort)
-        self.res.release()
+        self.staff.release(False)
 
-    def project_work(self, effort: float, e_delay: float) -> Generator[simpy.Event, Any, None]:
-        """The supplier's share of a project: response delay (``e_delay``: a unit exponential
-        drawn with the idea, for common random numbers), then work in chunks."""
-        env = self.w.env
-        delay = e_delay * self.spec.max_response_delay_days * (1.0 - self.spec.reactive)
-        if delay > 0:
-            yield env.timeout(delay)
-        chunk = self.w.sc.funnel.work_chunk_days
+    def change_work(self, effort: float, chunk: float) -> Generator[simpy.Event, Any, None]:
+        """Change or project work in pieces of ``chunk`` person-days, behind incidents."""
+        env, staff, busy = self.w.env, self.staff, self.books.busy_changes
         while effort > 1e-12:
             piece = min(chunk, effort)
-            yield self.res.request(PRIO_CHANGE)
+            dedicated = yield staff.request(SUP_CHANGE)
             now = env.now
-            self.busy_projects.add_interval(now, now + piece)   # booked ahead (non-preemptive)
+            busy.add_interval(now, now + piece)
             yield env.timeout(piece)
-            self.res.release()
+            staff.release(dedicated)
             effort -= piece
+
+    def _improver(self, duty: float) -> Generator[simpy.Event, Any, None]:
+        """One improver: pieces of improvement work at the lowest priority, resting between
+        pieces so that, unhindered, it works ``duty`` of its time."""
+        env, staff, busy = self.w.env, self.staff, self.books.busy_improvement
+        piece = IMPROVEMENT_PIECE_DAYS
+        rest = piece * (1.0 - duty) / duty
+        while True:
+            yield staff.request(SUP_IMPROVEMENT)
+            now = env.now
+            busy.add_interval(now, now + piece)
+            yield env.timeout(piece)
+            staff.release(False)
+            self.improvement_days_this_year += piece
+            self.exposure += piece * self.ideas_per_improvement_day
+            while self.exposure >= self.next_threshold:
+                self.next_threshold += self._next_idea.expo(1.0)
+                self.w.launch_idea(self.factory.make(self.w.new_idea_id(), env.now))
+            if rest > 0:
+                yield env.timeout(rest)

@@ -1,12 +1,13 @@
 """The transfer of systems to the new suppliers before a hard deadline (MODEL.md §3).
 
 Systems with planned effort and a dependency DAG are migrated by a transfer team; actual effort
-is planned effort times a fat-tailed underestimation factor (lognormal, mean +24 %, 1 in 6 ≈
-+70 %: Budzier & Flyvbjerg 2011). A system moves only after the systems it depends on; one that
-spans two new suppliers needs a hand-off between them (a delay plus coordinator time). When the
-team is *shared with operations*, incidents are resolved by the same people and pre-empt
-transfer work. Areas in transfer see more incidents that take longer (schools without network).
-Innovation work waits until the transfer is finished.
+is planned effort times the fat-tailed overrun of IT projects (:mod:`simsource.model.overrun`:
+mean +27 %, one in six a black swan averaging +200 %; Flyvbjerg & Budzier 2011). A system
+moves only after the systems it depends on; one that spans two new suppliers needs a hand-off
+between them (a delay plus coordinator time). When the team is *shared with operations*,
+incidents are resolved by the same people and pre-empt transfer work. Areas in transfer see
+more incidents that take longer (schools without network). Innovation work waits until the
+transfer is finished.
 """
 
 from __future__ import annotations
@@ -17,7 +18,9 @@ from typing import TYPE_CHECKING, Any
 
 import simpy
 
-from simsource.model.funnel import PRIO_GOVERNANCE
+from simsource.model.core import PRIO_GOVERNANCE
+from simsource.model.overrun import OverrunTail
+from simsource.model.rng import expo, pick
 from simsource.model.staffing import StaffedPool
 from simsource.scenario.schema import Transition
 
@@ -36,6 +39,7 @@ class System:
     critical: bool
     deps: tuple[int, ...]
     done: simpy.Event
+    e_handoff: float = 1.0           # unit exponential of its hand-off delay
     started: float = -1.0
     finished: float = -1.0
 
@@ -55,40 +59,46 @@ class TransitionActor:
     def __post_init__(self) -> None:
         w, t = self.w, self.spec
         plan = [(t.surge_day, t.team_size)] if t.surge_consultants > 0 else []
-        self.team = StaffedPool(w.env, plan, t.team_size + t.surge_consultants, w.horizon,
-                                w.warmup, kinds=("transfer", "incident"), preemptible_from=1)
+        self.team = StaffedPool(w.env, plan, t.team_size + t.surge_consultants, w.rec.horizon,
+                                w.rec.warmup, kinds=("transfer", "incident"), preemptible_from=1)
         self._build_systems()
 
     # ---- the systems and their dependency DAG -------------------------------------------
     def _build_systems(self) -> None:
+        """System *i* reads its own draws (area, hand-off, overrun, hand-off delay) and its own
+        gamma draw; its dependencies on systems j < i read a triangle of uniforms of their own,
+        so a system is the same whatever the number of systems or the switches."""
         w, t = self.w, self.spec
-        s = w.streams["transition.systems"]
+        draws = w.streams.entities("transition.system", 6)
+        efforts = w.streams["transition.effort"]
+        deps_stream = w.streams["transition.dependencies"]
+        tail = OverrunTail(t.underestimation_mean, t.underestimation_sigma, t.black_swan_share,
+                           t.black_swan_overrun_mean, t.black_swan_sigma, t.overrun_max_factor)
         areas = list(w.sc.scenario.areas)
         n = t.systems
         n_critical = round(t.critical_share * n)
         for i in range(n):
-            area = areas[int(s.uniform() * len(areas)) % len(areas)]
+            d = draws.next()
+            area = areas[pick(d[0], len(areas))]
             other = [a for a in areas if w.owner[a] != w.owner[area]]
-            u_cross, u_other = s.uniform(), s.uniform()
             second = None
-            if other and u_cross < t.cross_supplier_share:
-                second = other[int(u_other * len(other)) % len(other)]
-            if t.deterministic_effort:
-                planned = t.planned_effort_days_mean
-            else:
-                planned = s.gamma_mean_cv(t.planned_effort_days_mean, t.planned_effort_cv)
-            factor = s.lognormal_mean(1.0 + t.underestimation_mean, t.underestimation_sigma)
+            if other and d[1] < t.cross_supplier_share:
+                second = other[pick(d[2], len(other))]
+            g = efforts.gamma_mean_cv(t.planned_effort_days_mean, t.planned_effort_cv)
+            planned = t.planned_effort_days_mean if t.deterministic_effort else g
+            factor = tail.factor(d[3], d[4])
             effort = planned * (factor if t.underestimation else 1.0)
             if str(i) in t.dependencies:
                 deps = tuple(sorted(set(t.dependencies[str(i)])))
-            elif t.dependencies:
+            elif t.dependencies or t.dependency_density <= 0:
                 deps = ()
             else:
-                deps = tuple(j for j in range(i) if s.uniform() < t.dependency_density)
+                deps = tuple(j for j in range(i)
+                             if deps_stream.uniform() < t.dependency_density)
             self.systems.append(System(i, area, second, effort, i < n_critical, deps,
-                                       w.env.event()))
+                                       w.env.event(), expo(d[5])))
         for sys in self.systems:
-            bad = [d for d in sys.deps if d < 0 or d >= n or d == sys.id]
+            bad = [j for j in sys.deps if j < 0 or j >= n or j == sys.id]
             if bad:
                 raise ValueError(f"transition.dependencies.{sys.id}: unknown systems {bad}")
         # A critical system needs its dependencies before the deadline too, so they are critical:
@@ -96,10 +106,10 @@ class TransitionActor:
         # every critical one (a deadlock).
         stack = [s.id for s in self.systems if s.critical]
         while stack:
-            for d in self.systems[stack.pop()].deps:
-                if not self.systems[d].critical:
-                    self.systems[d].critical = True
-                    stack.append(d)
+            for j in self.systems[stack.pop()].deps:
+                if not self.systems[j].critical:
+                    self.systems[j].critical = True
+                    stack.append(j)
 
     # ---- state used by operations ----------------------------------------------------------
     def in_transfer(self, area: str) -> bool:
@@ -130,7 +140,8 @@ class TransitionActor:
         yield simpy.AllOf(env, [s.done for s in self.systems])
         self.active = False
         self.finish_day = env.now
-        self.w.trace_system(-1, "transfer", "finished", f"all {len(self.systems)} systems moved")
+        self.w.rec.trace(env.now, "system", -1, "finished", "transfer",
+                         f"all {len(self.systems)} systems moved")
         self.w.innovation_open.succeed()
 
     def _migrate(self, sys: System, gate: simpy.Event | None
@@ -144,11 +155,12 @@ class TransitionActor:
         sys.started = env.now
         yield from self.team.work(sys.effort, PRIO_TRANSFER, "transfer")
         if sys.second_area is not None:
-            s = self.w.streams[f"transition.handoff.{sys.id}"]
-            yield env.timeout(s.expo(t.handoff_days))
-            yield from self.w.coord.work(t.handoff_coordinator_days, PRIO_GOVERNANCE, "handoff")
+            yield env.timeout(sys.e_handoff * t.handoff_days)
+            yield from self.w.coord.work(t.handoff_coordinator_days, PRIO_GOVERNANCE, "handoff",
+                                         preempt=True)
         sys.finished = env.now
-        self.w.trace_system(sys.id, sys.area, "moved", f"after {env.now - sys.started:.1f} days")
+        self.w.rec.trace(env.now, "system", sys.id, "moved", sys.area,
+                         f"after {env.now - sys.started:.1f} days")
         self._area_done(sys.area)
         sys.done.succeed()
 
@@ -173,7 +185,7 @@ class TransitionActor:
                       * max(0.0, hi - max(lo, t.surge_day)) / days)
             return c
 
-        self.cost_window_msek = cost_between(max(t.start_day, self.w.warmup), end)
+        self.cost_window_msek = cost_between(max(t.start_day, self.w.rec.warmup), end)
         return {
             "transition_finish_day": finished,
             "transition_deadline_met": float(late == 0),

@@ -46,6 +46,21 @@ def P(
     )
 
 
+def check_overrun_tail(mean: float, swan_share: float, swan_mean: float, cap: float,
+                       key: str) -> None:
+    """The fat-tailed overrun mixture must be possible: ordinary projects keep a mean factor of
+    at least 0.5, and the black swans' mean fits under the cap."""
+    ordinary = (1.0 + mean - swan_share * (1.0 + swan_mean)) / (1.0 - swan_share)
+    if ordinary < 0.5:
+        raise ValueError(
+            f"{key} ({mean:g}) is too small for black_swan_share x black_swan_overrun_mean "
+            f"({swan_share:g} x {swan_mean:g}): ordinary projects would finish in "
+            f"{ordinary:.0%} of their planned effort")
+    if 1.0 + swan_mean >= 0.8 * cap:
+        raise ValueError(f"black_swan_overrun_mean ({swan_mean:g}) must stay well below "
+                         f"overrun_max_factor - 1 ({cap - 1:g})")
+
+
 class Frozen(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True, validate_default=True)
 
@@ -91,24 +106,33 @@ class Supplier(Frozen):
     areas: tuple[Area, ...] = P((), "technical areas this supplier owns")
     staff: int = P(8, "supplier staff serving incidents and project work", "persons",
                    ge=1, lo=3, hi=30)
-    proactive: float = P(0.5, "proactive ability: drives supplier ideas and fee improvement",
+    proactive: float = P(0.5, "proactive ability: the share of improvement_time_share the "
+                         "supplier plans to spend on improvement work (ideas, fee cuts)",
                          "0..1", ge=0, le=1, lo=0.1, hi=0.9)
-    reactive: float = P(0.5, "reactive ability: how fast and cheaply change work is taken on",
-                        "0..1", ge=0, le=1, lo=0.1, hi=0.9)
-    ideas_per_year: float = P(12.0, "ideas per year at proactive = 1 (rate = this x proactive)",
-                              "ideas/year", ge=0, lo=0, hi=30)
+    reactive: float = P(0.5, "reactive ability: probability a change request is accepted within "
+                        "the contract, and how fast the first answer comes", "0..1", ge=0,
+                        le=1, lo=0.1, hi=0.9)
+    improvement_time_share: float = P(
+        0.25, "share of staff time a fully proactive supplier plans for improvement work "
+        "(planned share = this x proactive; it gets only time incidents and changes leave)",
+        "share", ge=0, le=0.6, lo=0.1, hi=0.4)
+    ideas_per_year: float | None = P(
+        None, "optional: this supplier's ideas per year when a fully proactive supplier achieves "
+        "its whole improvement time (default: ideas.supplier_ideas_per_improvement_year x "
+        "improvement person-years)", "ideas/year", ge=0, lo=0, hi=30)
     annual_fee_msek: float = P(15.0, "yearly operations fee for the supplier's areas",
                                "MSEK/year", ge=0, lo=5, hi=80)
-    improvement_per_year: float = P(0.03, "continuous-improvement clause at proactive = 1: yearly "
-                                    "fee reduction = this x proactive", "share/year",
-                                    ge=0, le=0.5, lo=0, hi=0.06)
+    improvement_per_year: float = P(0.03, "continuous-improvement clause: yearly fee reduction "
+                                    "when the supplier achieves the improvement time of a fully "
+                                    "proactive supplier (scaled by the time it achieves)",
+                                    "share/year", ge=0, le=0.5, lo=0, hi=0.06)
     day_rate_ksek: float = P(9.0, "price of one supplier person-day of change/project work",
                              "kSEK/day", ge=0, lo=7, hi=14)
-    change_markup: float = P(0.1, "markup on change/project work at reactive = 0.5 (0.1 "
-                             "competing, 0.4 locked-in); actual = this x (1.5 - reactive)",
+    change_markup: float = P(0.1, "markup on negotiated change/project work, the supplier's "
+                             "market position (0.1 competing, 0.4 locked-in; UpperEdge)",
                              "share", ge=0, le=2, lo=0.1, hi=0.4)
-    max_response_delay_days: float = P(15.0, "mean delay before a fully non-reactive supplier "
-                                       "starts project work (mean delay = this x (1 - reactive))",
+    max_response_delay_days: float = P(15.0, "mean time to the first answer to a change request "
+                                       "of a fully non-reactive supplier (x (1 - reactive))",
                                        "days", ge=0, lo=5, hi=30)
 
 
@@ -123,14 +147,14 @@ class IdeaSource(Frozen):
 def _default_sources() -> dict[str, IdeaSource]:
     return {
         "business_units": IdeaSource(
-            rate_per_year=180.0,
+            rate_per_year=130.0,
             domain_mix=DomainMix(it=0.15, business=0.6, new_service=0.25),
         ),
         "digital_unit": IdeaSource(
-            rate_per_year=80.0, domain_mix=DomainMix(it=0.5, business=0.3, new_service=0.2)
+            rate_per_year=60.0, domain_mix=DomainMix(it=0.5, business=0.3, new_service=0.2)
         ),
         "citizens": IdeaSource(
-            rate_per_year=60.0,
+            rate_per_year=50.0,
             domain_mix=DomainMix(it=0.05, business=0.35, new_service=0.6),
             screening_pass=0.15,
         ),
@@ -144,6 +168,10 @@ class Ideas(Frozen):
         default_factory=lambda: DomainMix(it=0.6, business=0.3, new_service=0.1),
         description="domain mix of supplier-originated ideas",
     )
+    supplier_ideas_per_improvement_year: float = P(
+        2.0, "supplier ideas per person-year of improvement work (supplier idea supply follows "
+        "improvement time, i.e. scope, not the number of contracts)", "ideas/person-year",
+        ge=0, le=50, lo=0.5, hi=5.0)
     supplier_business_pass_factor: float = P(
         0.5, "screening pass of supplier ideas in business development is multiplied by this "
         "(suppliers lack business knowledge)", "factor", ge=0, le=1, lo=0.3, hi=1.0)
@@ -152,6 +180,12 @@ class Ideas(Frozen):
     value_msek_per_year_mean: float = P(0.4, "mean yearly benefit of an implemented idea "
                                         "(lognormal)", "MSEK/year", ge=0, lo=0.1, hi=1.5)
     value_sigma: float = P(1.0, "lognormal sigma of idea value", "", ge=0, lo=0.5, hi=1.5)
+    benefit_lifetime_years: float = P(5.0, "years an implemented idea yields its value (public "
+                                      "IT services: 3-8 years)", "years", gt=0, le=30,
+                                      lo=3, hi=8)
+    adoption_lag_days: float = P(60.0, "value ramps up linearly over this many days after "
+                                 "implementation (adoption)", "days", ge=0, le=660, lo=0,
+                                 hi=220)
 
     @model_validator(mode="after")
     def _probs(self) -> Ideas:
@@ -180,15 +214,34 @@ class Funnel(Frozen):
     integration_effort_per_extra_supplier: float = P(
         0.25, "extra project effort per additional supplier involved (interfaces)", "share",
         ge=0, lo=0.1, hi=0.5)
-    overrun_mean: float = P(0.24, "mean schedule/effort overrun of projects (Budzier & "
-                            "Flyvbjerg 2011)", "share", ge=0, lo=0.1, hi=0.5)
-    overrun_sigma: float = P(0.417, "lognormal sigma of the overrun factor (gives 1 in 6 ≈ +70 %)",
-                             "", ge=0, lo=0.2, hi=0.6)
+    overrun_mean: float = P(0.27, "mean effort (= cost) overrun of projects, black swans "
+                            "included (Flyvbjerg & Budzier 2011: +27 %)", "share", ge=0, le=2,
+                            lo=0.1, hi=0.5)
+    overrun_sigma: float = P(0.2, "lognormal sigma of the overrun factor of ordinary (non-black-"
+                             "swan) projects (assumption)", "", ge=0, le=1.5, lo=0.1, hi=0.4)
+    black_swan_share: float = P(1 / 6, "share of projects that turn into black swans "
+                                "(Flyvbjerg & Budzier 2011: one in six)", "share", ge=0, le=0.5,
+                                lo=0.1, hi=0.25)
+    black_swan_overrun_mean: float = P(2.0, "mean effort (= cost) overrun of a black swan "
+                                       "(Flyvbjerg & Budzier 2011: +200 %)", "share", ge=0.6,
+                                       le=5, lo=1.0, hi=3.0)
+    black_swan_sigma: float = P(1.0, "lognormal sigma of a black swan's overrun beyond +50 % "
+                                "(assumption: the shape of the tail)", "", ge=0.1, le=2,
+                                lo=0.5, hi=1.5)
+    overrun_max_factor: float = P(10.0, "largest actual/planned effort factor (the Pareto tail "
+                                  "of black swans is cut here: bounded work)", "factor", ge=2,
+                                  le=50, lo=6, hi=20)
     last_stage: Literal["screening", "matching", "decision", "project"] = P(
         "project", "ideas passing this stage count as implemented (reduce the funnel to one "
         "stage for textbook checks)")
     work_chunk_days: float = P(5.0, "project work is done in chunks of this many person-days, so "
                                "operations can interleave", "person-days", gt=0)
+
+    @model_validator(mode="after")
+    def _overrun_tail(self) -> Funnel:
+        check_overrun_tail(self.overrun_mean, self.black_swan_share,
+                           self.black_swan_overrun_mean, self.overrun_max_factor, "overrun_mean")
+        return self
 
 
 class ResponsibilityMatrix(Frozen):
@@ -246,8 +299,12 @@ class Coordination(Frozen):
     consultant_cost_msek_per_year: float = P(1.6, "yearly cost of one full-time consultant",
                                              "MSEK/year", ge=0, lo=1.2, hi=2.2)
     governance: bool = P(True, "false: no periodic supplier governance work")
-    governance_interval_days: float = P(10.0, "supplier governance happens in cycles of this "
-                                        "length", "days", gt=0, lo=5, hi=20)
+    governance_interval_days: float = P(10.0, "mean length of a governance cycle; each supplier "
+                                        "relationship and interface keeps its own rhythm (random "
+                                        "phase, drawn durations)", "days", gt=0, lo=5, hi=20)
+    governance_effort_cv: float = P(0.5, "coefficient of variation of one cycle's governance "
+                                    "effort (gamma; assumption)", "", ge=0, le=2, lo=0.2,
+                                    hi=1.0)
     governance_fte_per_supplier: float = P(
         0.7, "coordination effort a per supplier (vendor management 0.2 FTE, Forrester, plus "
         "contract follow-up; assumption calibrated to ops ≈ 1/3 of unit effort)", "FTE",
@@ -255,8 +312,9 @@ class Coordination(Frozen):
     governance_fte_per_pair: float = P(
         0.35, "coordination effort b per supplier pair (interfaces, Brooks n(n-1)/2)", "FTE",
         ge=0, lo=0.1, hi=0.8)
-    triage_effort_days: float = P(0.5, "mean coordinator effort to triage a cross-supplier "
-                                  "incident (exponential)", "person-days", gt=0, lo=0.25, hi=1.0)
+    triage_effort_days: float = P(0.5, "mean coordinator effort to triage an incident that "
+                                  "spans suppliers or keeps bouncing (exponential)",
+                                  "person-days", gt=0, lo=0.25, hi=1.0)
 
     @model_validator(mode="after")
     def _plan_sorted(self) -> Coordination:
@@ -277,8 +335,9 @@ class Partnership(Frozen):
                        "0..1", ge=0, le=1, lo=0, hi=1)
     information: float = P(0.2, "0 batches … 1 continuous: stage transitions wait for sync points",
                            "0..1", ge=0, le=1, lo=0, hi=1)
-    autonomy: float = P(0.2, "0 inside line org … 1 independent: innovation pre-empted by "
-                        "operations with probability 1 - autonomy", "0..1", ge=0, le=1, lo=0, hi=1)
+    autonomy: float = P(0.2, "0 inside line org … 1 independent: ring-fences "
+                        "autonomy x ring_fence_max_share of coordinators and supplier staff for "
+                        "innovation", "0..1", ge=0, le=1, lo=0, hi=1)
     intensity: float = P(0.2, "0 part-time … 1 dedicated: task-switching loss (Weinberg)", "0..1",
                          ge=0, le=1, lo=0, hi=1)
     effects: bool = P(True, "false: the five dimensions have no effect at all (textbook reduction)")
@@ -287,15 +346,24 @@ class Partnership(Frozen):
                                   lo=1, hi=10)
     colocation_speedup: float = P(1.3, "project speed-up of fully co-located teams (Waber 2014; "
                                   "Teasley 2002)", "factor", ge=1, lo=1.3, hi=2.0)
-    decision_interval_days: float = P(20.0, "interval between sync points / decision meetings in "
-                                      "batch mode (Better Reykjavik: monthly)", "days", gt=0,
+    decision_interval_days: float = P(20.0, "interval between sync points / decision meetings of "
+                                      "a fully batch-oriented organisation (Better Reykjavik: "
+                                      "monthly); x (1 - information)", "days", gt=0,
                                       lo=10, hi=60)
     line_meeting_interval_days: float = P(40.0, "interval of the line organisation's meetings "
                                           "that take escalated decisions", "days", gt=0,
                                           lo=20, hi=90)
-    escalation_reject_prob: float = P(0.3, "probability the line organisation rejects an "
-                                      "escalated proposal", "probability", ge=0, le=1,
-                                      lo=0.1, hi=0.5)
+    full_mandate_msek: float = P(1.0, "spending authority of a unit with full mandate: a "
+                                 "project costing more than mandate x this is escalated to the "
+                                 "line organisation (assumption)", "MSEK", gt=0, le=100,
+                                 lo=0.5, hi=3.0)
+    line_hurdle_years: float = P(2.0, "the line organisation approves an escalated project only "
+                                 "if its yearly value x this covers its cost (payback hurdle; "
+                                 "assumption)", "years", ge=0, le=20, lo=1.0, hi=5.0)
+    ring_fence_max_share: float = P(0.3, "share of coordinators and supplier staff a fully "
+                                    "autonomous organisation reserves for innovation "
+                                    "(x autonomy; assumption)", "share", ge=0, le=0.9,
+                                    lo=0.1, hi=0.5)
     max_tasks: float = P(3.0, "tasks a fully part-time (intensity 0) person is split over",
                          "tasks", ge=1, le=5, lo=2, hi=4)
     switching_loss_per_task: float = P(0.2, "capacity lost per extra task (Weinberg: 2 → 20 %, "
@@ -332,9 +400,35 @@ class Operations(Frozen):
                                          "factor", ge=1, lo=1.5, hi=4.0)
     sla_days: float = P(3.0, "an incident resolved later than this breaches the SLA", "days",
                         gt=0, lo=1, hi=10)
-    between_chairs_after_days: float = P(2.0, "a cross-supplier incident waiting longer than this "
-                                         "for coordination is 'between chairs'", "days", gt=0,
+    between_chairs_after_days: float = P(2.0, "an incident without an owner working on it for "
+                                         "longer than this (misrouted, bouncing, waiting for "
+                                         "triage) is 'between chairs'", "days", gt=0,
                                          lo=1, hi=5)
+    between_chairs_bounces: int = P(1, "an incident bounced between owners more often than this "
+                                    "is 'between chairs'", "bounces", ge=0, le=5, lo=1, hi=2)
+    symptom_ambiguity: float = P(0.3, "share of incidents whose symptom also points at another "
+                                 "area (its owner borders the symptom; assumption)", "share",
+                                 ge=0, le=1, lo=0.1, hi=0.5)
+    application_boundary_share: float = P(
+        0.3, "share of incidents whose symptom shows in a business application, so the "
+        "business application owner borders it too - with any sourcing (assumption)", "share",
+        ge=0, le=1, lo=0.1, hi=0.5)
+    service_integration: float = P(
+        0.3, "0: the reporter guesses among the owners bordering a symptom … 1: a service "
+        "integrator (SIAM) routes every incident to its owner", "0..1", ge=0, le=1, lo=0,
+        hi=0.8)
+    service_integration_cost_msek_per_year: float = P(
+        2.0, "yearly cost of full service integration (x service_integration; assumption: an "
+        "integration function of about two people)", "MSEK/year", ge=0, le=100, lo=1, hi=4)
+    misroute_diagnosis_days: float = P(0.25, "mean supplier effort a wrongly chosen supplier "
+                                       "spends before it bounces an incident (exponential)",
+                                       "person-days", ge=0, le=10, lo=0.1, hi=0.5)
+    application_owner_delay_days: float = P(1.0, "mean time a wrongly chosen business application "
+                                            "owner takes to bounce an incident (exponential)",
+                                            "days", ge=0, le=20, lo=0.5, hi=3)
+    triage_after_bounces: int = P(2, "after this many bounces the digitalisation unit triages "
+                                  "the incident (routes it to its owner)", "bounces", ge=1, le=3,
+                                  lo=1, hi=3)
 
     @model_validator(mode="after")
     def _rates(self) -> Operations:
@@ -346,10 +440,85 @@ class Operations(Frozen):
         return self
 
 
+class Changes(Frozen):
+    """Change requests: every piece of supplier change or project work starts as one."""
+
+    enabled: bool = P(True, "false: no operational change requests (project change requests "
+                      "still go through the process)")
+    operational_per_year: float = P(120.0, "non-standard operational changes the business asks "
+                                    "for per year (Poisson; standard catalogue orders are not "
+                                    "modelled; assumption)", "changes/year", ge=0, le=1e5,
+                                    lo=50, hi=300)
+    operational_effort_days: float = P(1.5, "mean supplier effort of an operational change "
+                                       "(exponential)", "person-days", gt=0, le=100, lo=0.5,
+                                       hi=3.0)
+    areas_probs: tuple[float, ...] = P((0.75, 0.2, 0.05), "probability an operational change "
+                                       "touches 1, 2, 3 … areas", "probabilities")
+    raise_effort_days: float = P(0.25, "mean coordinator effort to specify and raise a change "
+                                 "request with one supplier (exponential)", "person-days",
+                                 ge=0, le=20, lo=0.1, hi=0.5)
+    negotiation_effort_days: float = P(1.0, "mean coordinator effort per negotiation round "
+                                       "(exponential)", "person-days", ge=0, le=20, lo=0.5,
+                                       hi=2.0)
+    negotiation_round_days: float = P(10.0, "mean calendar time of one negotiation round "
+                                      "(exponential)", "days", ge=0, le=200, lo=5, hi=20)
+    agreement_per_round: float = P(0.5, "probability a negotiation round ends in agreement",
+                                   "probability", gt=0, le=1, lo=0.3, hi=0.8)
+
+    @model_validator(mode="after")
+    def _probs(self) -> Changes:
+        p = self.areas_probs
+        if not p or any(x < 0 for x in p) or abs(sum(p) - 1.0) > 1e-6:
+            raise ValueError("areas_probs must be non-negative and sum to 1")
+        return self
+
+
+class Engagement(Frozen):
+    """Coordinators embedded in the business (Fig. 6 as a loop): ambition drives engagement."""
+
+    enabled: bool = P(True, "false: no coordinator works out in the business")
+    latent_needs_per_year: float = P(100.0, "needs arising in the business units per year that "
+                                     "surface only when someone looks for them (assumption)",
+                                     "needs/year", ge=0, le=1e5, lo=50, hi=250)
+    need_life_years: float = P(1.0, "mean time a latent need stays relevant before the business "
+                               "works around it (exponential; assumption)", "years", gt=0,
+                               le=20, lo=0.5, hi=3.0)
+    discovery_per_fte_year: float = P(0.2, "rate at which one embedded coordinator-year "
+                                      "discovers a given latent need (assumption)",
+                                      "1/person-year", ge=0, le=100, lo=0.1, hi=1.0)
+    base_share: float = P(0.03, "share of the unit out in the business when it meets its "
+                          "ambition (the start and the floor of the loop)", "share", ge=0, le=1,
+                          lo=0, hi=0.1)
+    max_share: float = P(0.4, "largest share of the unit that works out in the business",
+                         "share", ge=0, le=1, lo=0.1, hi=0.5)
+    gain: float = P(1.0, "embedded share added per 100 % shortfall of the last year's "
+                    "innovations against the ambition (a proportional response; assumption)",
+                    "share", ge=0, le=10, lo=0.5, hi=2.0)
+    chunk_days: float = P(2.0, "embedded work is done in pieces of this many days (operations "
+                          "can call people back in between)", "person-days", ge=0.1, le=50,
+                          lo=1, hi=5)
+    screening_pass: float = P(0.6, "screening pass of a need found out in the business",
+                              "probability", ge=0, le=1, lo=0.4, hi=0.8)
+    matching_pass: float = P(0.8, "matching pass of a need found out in the business (the need "
+                             "owner is already engaged)", "probability", ge=0, le=1, lo=0.6,
+                             hi=0.9)
+    matching_effort_factor: float = P(0.5, "matching effort of a found need relative to other "
+                                      "ideas (the requirement is already clarified)", "factor",
+                                      ge=0, le=1, lo=0.3, hi=1.0)
+    domain_mix: DomainMix = Field(
+        default_factory=lambda: DomainMix(it=0.15, business=0.6, new_service=0.25),
+        description="domain mix of needs found out in the business")
+
+
 class Budget(Frozen):
     limited: bool = P(True, "false: projects never wait for money")
-    innovation_msek_per_year: float = P(12.0, "innovation budget per year, paid in monthly",
-                                        "MSEK/year", ge=0, lo=4, hi=30)
+    innovation_msek_per_year: float = P(12.0, "innovation budget: a yearly appropriation, "
+                                        "available from the start of each year", "MSEK/year",
+                                        ge=0, lo=4, hi=30)
+    carry_over: bool = P(False, "unspent innovation budget carries over to the next year (false: "
+                         "it lapses at year end, as in a Swedish municipality)")
+    discount_rate: float = P(0.035, "real discount rate for benefit_npv_msek (Trafikverket ASEK: "
+                             "3.5 %)", "share/year", ge=0, le=0.2, lo=0.01, hi=0.06)
     reinvest_savings_share: float = P(0.0, "share of operations savings against "
                                       "baseline_operations_msek reinvested in innovation",
                                       "share", ge=0, le=1)
@@ -387,10 +556,20 @@ class Transition(Frozen):
     dependencies: dict[str, tuple[int, ...]] = P(
         {}, "explicit dependencies {system: [systems it needs first]} (overrides the random DAG)")
     underestimation: bool = P(True, "false: actual effort = planned effort")
-    underestimation_mean: float = P(0.24, "mean underestimation of effort (Budzier & Flyvbjerg)",
-                                    "share", ge=0, lo=0.1, hi=0.6)
-    underestimation_sigma: float = P(0.417, "lognormal sigma (1 in 6 ≈ +70 %)", "", ge=0,
-                                     lo=0.2, hi=0.8)
+    underestimation_mean: float = P(0.27, "mean effort underestimation, black swans included "
+                                    "(Flyvbjerg & Budzier 2011: +27 %)", "share", ge=0, le=2,
+                                    lo=0.1, hi=0.6)
+    underestimation_sigma: float = P(0.2, "lognormal sigma of ordinary systems' underestimation "
+                                     "(assumption)", "", ge=0, le=1.5, lo=0.1, hi=0.4)
+    black_swan_share: float = P(1 / 6, "share of systems whose migration is a black swan "
+                                "(Flyvbjerg & Budzier 2011: one in six IT projects)", "share",
+                                ge=0, le=0.5, lo=0.1, hi=0.25)
+    black_swan_overrun_mean: float = P(2.0, "mean effort overrun of a black swan (+200 %)",
+                                       "share", ge=0.6, le=5, lo=1.0, hi=3.0)
+    black_swan_sigma: float = P(1.0, "lognormal sigma of a black swan's overrun beyond +50 %",
+                                "", ge=0.1, le=2, lo=0.5, hi=1.5)
+    overrun_max_factor: float = P(10.0, "largest actual/planned effort factor", "factor", ge=2,
+                                  le=50, lo=6, hi=20)
     deterministic_effort: bool = P(False, "true: planned effort is exactly the mean (tests)")
     cross_supplier_share: float = P(0.2, "share of systems spanning two new suppliers (need a "
                                     "hand-off)", "share", ge=0, le=1, lo=0.05, hi=0.4)
@@ -410,6 +589,13 @@ class Transition(Frozen):
                                           "factor", ge=1, lo=1, hi=3)
     disruption_resolution_factor: float = P(1.5, "resolution-effort multiplier for areas in "
                                             "transfer", "factor", ge=1, lo=1, hi=3)
+
+    @model_validator(mode="after")
+    def _overrun_tail(self) -> Transition:
+        check_overrun_tail(self.underestimation_mean, self.black_swan_share,
+                           self.black_swan_overrun_mean, self.overrun_max_factor,
+                           "underestimation_mean")
+        return self
 
     @model_validator(mode="after")
     def _dependencies(self) -> Transition:
@@ -469,6 +655,8 @@ class Scenario(Frozen):
     ideas: Ideas = Field(default_factory=Ideas)
     funnel: Funnel = Field(default_factory=Funnel)
     operations: Operations = Field(default_factory=Operations)
+    changes: Changes = Field(default_factory=Changes)
+    engagement: Engagement = Field(default_factory=Engagement)
     budget: Budget = Field(default_factory=Budget)
     ambition: Ambition = Field(default_factory=Ambition)
     transition: Transition = Field(default_factory=Transition)
