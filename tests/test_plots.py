@@ -216,7 +216,7 @@ def test_leadtime_boxes(compare_dir: Path) -> None:
         reps = data.replications
         expected = [float(reps.loc[reps["scenario"] == s, kpi].median()) for s in COMPARE]
         got = [gid_map(ax, "median:")[f"median:{s}"].get_ydata()[0] for s in COMPARE]
-        assert got == pytest.approx(expected)
+        assert got == pytest.approx(expected, nan_ok=True)   # undefined where overloaded
         assert "working days" in ax.get_ylabel()
 
 

@@ -45,6 +45,8 @@ areas = ["network"]
 ideas_per_year = 0
 [operations]
 enabled = false
+[engagement]
+enabled = false
 [ideas.sources.business_units]
 rate_per_year = 0
 [ideas.sources.digital_unit]

@@ -52,7 +52,12 @@ consultants = 0
 governance_fte_per_supplier = {FTE_SUPPLIER}
 governance_fte_per_pair = {FTE_PAIR}
 plan = [{{ until_day = 400, staff = 2 }}]   # emptied by the search: levels hold from day 0
+governance_effort_cv = 0
 [operations]
+enabled = false
+[changes]
+enabled = false
+[engagement]
 enabled = false
 [partnership]
 effects = false

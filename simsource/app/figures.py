@@ -36,6 +36,8 @@ COSTS: tuple[tuple[str, str], ...] = (
     ("cost_coordination_msek_per_year", "coordinators"),
     ("cost_consultants_msek_per_year", "consultants"),
     ("cost_innovation_msek_per_year", "innovation projects"),
+    ("cost_changes_msek_per_year", "changes"),
+    ("cost_integration_msek_per_year", "integration"),
     ("cost_partnership_msek_per_year", "partnership"),
     ("cost_transfer_msek_per_year", "transfer"),
 )

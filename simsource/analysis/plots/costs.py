@@ -16,8 +16,8 @@ if TYPE_CHECKING:
     from matplotlib.axes import Axes
     from matplotlib.figure import Figure
 
-COST_COLOURS: tuple[str, ...] = ("#4C72B0", "#8172B3", "#CCB974", "#DD8452", "#937860",
-                                 "#DA8BC3")
+COST_COLOURS: tuple[str, ...] = ("#4C72B0", "#8172B3", "#CCB974", "#DD8452", "#64B5CD",
+                                 "#8C8C8C", "#937860", "#DA8BC3")
 BENEFIT_COLOUR = "#55A868"
 
 

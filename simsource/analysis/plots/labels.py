@@ -60,6 +60,9 @@ KPIS: dict[str, KpiInfo] = {
     "cost_innovation_msek_per_year": KpiInfo("innovation project cost", "MSEK/year"),
     "cost_partnership_msek_per_year": KpiInfo("partner-organisation cost", "MSEK/year", "lower"),
     "cost_transfer_msek_per_year": KpiInfo("transfer cost", "MSEK/year", "lower"),
+    "cost_changes_msek_per_year": KpiInfo("operational change cost", "MSEK/year", "lower"),
+    "cost_integration_msek_per_year": KpiInfo("service integration cost", "MSEK/year",
+                                              "lower"),
     "cost_total_msek_per_year": KpiInfo("total cost", "MSEK/year", "lower"),
     "benefit_msek_per_year": KpiInfo("benefit of implemented innovations", "MSEK/year", "higher"),
     "transition_deadline_met": KpiInfo("probability of meeting the transfer deadline",
@@ -98,6 +101,8 @@ COST_PARTS: tuple[tuple[str, str], ...] = (
     ("cost_coordination_msek_per_year", "Coordination staff"),
     ("cost_consultants_msek_per_year", "Consultants"),
     ("cost_innovation_msek_per_year", "Innovation projects"),
+    ("cost_changes_msek_per_year", "Operational changes"),
+    ("cost_integration_msek_per_year", "Service integration"),
     ("cost_partnership_msek_per_year", "Partner organisation"),
     ("cost_transfer_msek_per_year", "Transfer"),
 )
