@@ -14,10 +14,12 @@ from typing import Any, Literal
 
 import streamlit as st
 
-from simsource.app import exercises, figures, logic, story
+from simsource import formatting
+from simsource.app import cards, exercises, export, figures, logic, story
 from simsource.app.texts import HELP
 from simsource.errors import UserError
 from simsource.scenario import Scenario
+from simsource.scenario.diff import diff
 from simsource.scenario.schema import DOMAINS, PARTNERSHIP_DIMENSIONS, RESPONSIBILITIES
 
 UPLOAD = "upload a scenario file…"
@@ -213,8 +215,8 @@ def choose_base() -> tuple[Scenario, str | None, str]:
 
 
 # ---- results -----------------------------------------------------------------------------------
-def show_cards(base: logic.BatchResult, cur: logic.BatchResult, transfer: bool) -> None:
-    values = logic.kpi_cards(base, cur, logic.cards_for(transfer))
+def show_cards(base: logic.BatchResult, cur: logic.BatchResult) -> None:
+    values = cards.kpi_cards(base, cur)
     for row in range(0, len(values), 4):
         cols = st.columns(4)
         for col, v in zip(cols, values[row:row + 4], strict=False):
@@ -230,13 +232,15 @@ def show_charts(base: logic.BatchResult, cur: logic.BatchResult, bl: str, cl: st
     a, b = st.columns(2)
     with a:
         st.pyplot(figures.funnel_figure(base, cur, bl, cl), clear_figure=True)
-        st.caption("Ideas per year reaching each step of the funnel (Fig. 5).")
+        st.caption("Ideas entering (hatched) and passing (solid) each funnel stage per year "
+                   "(Fig. 5), mean over replications with 95 % CI.")
         st.pyplot(figures.cost_figure(base, cur, bl, cl), clear_figure=True)
-        st.caption("Yearly costs by component (mean over replications).")
+        st.caption("Yearly costs by component (stacked) and the benefit of implemented "
+                   "innovations, mean over replications.")
     with b:
         st.pyplot(figures.load_figure(base, cur, bl, cl), clear_figure=True)
-        st.caption("Share of coordinator time used per month (mean over replications); the "
-                   "operations part is incident triage and supplier governance.")
+        st.caption("Share of coordinator time used per month; the operations part (dashed) "
+                   "is incident triage, supplier governance and transfer hand-offs.")
         st.pyplot(figures.ambition_figure(base, cur, bl, cl), clear_figure=True)
         st.caption("Ambition (target) against capacity (realised innovations, 95 % CI). "
                    "Below the diagonal the ambition is beyond the organisation's capacity.")
@@ -279,27 +283,27 @@ def show_story(cur: logic.BatchResult, base: logic.BatchResult, sc: Scenario) ->
 
 def show_export(cur_sc: Scenario, base_sc: Scenario, built: logic.Built, base_ref: str | None,
                 base_name: str, seed: int, n: int) -> None:
-    name = logic.export_name(base_name)
-    bname = logic.export_name(base_name, "baseline")
+    name = export.export_name(base_name)
+    bname = export.export_name(base_name, "baseline")
     if bname == name:
         bname += "-baseline"
     years = cur_sc.scenario.years
     st.markdown(f"The current setting as a scenario file, with **{years:g} simulated years** "
                 f"({cur_sc.scenario.warmup_years:g} warm-up) as on this page. A planner "
                 "reproduces the class result exactly with the command below.")
-    text = logic.export_toml(cur_sc, name, seed=seed, n=n, note=f"based on {base_name}")
+    text = export.export_toml(cur_sc, name, seed=seed, n=n, note=f"based on {base_name}")
     st.download_button(f"Download {name}.toml", text, file_name=f"{name}.toml",
                        mime="application/toml", key="download_current")
-    st.code(logic.run_command(f"{name}.toml", n=n, seed=seed), language="bash")
-    if logic.set_command_possible(base_ref, built):
+    st.code(export.run_command(f"{name}.toml", n=n, seed=seed), language="bash")
+    if export.set_command_possible(base_ref, built):
         st.markdown("Or, without the file, from the built-in scenario:")
-        st.code(logic.run_command(str(base_ref), n=n, seed=seed, overrides=built.overrides),
+        st.code(export.run_command(str(base_ref), n=n, seed=seed, overrides=built.overrides),
                 language="bash")
     st.markdown("Baseline and current side by side (paired, same seed):")
-    btext = logic.export_toml(base_sc, bname, seed=seed, n=n, note="the pinned baseline")
+    btext = export.export_toml(base_sc, bname, seed=seed, n=n, note="the pinned baseline")
     st.download_button(f"Download {bname}.toml", btext, file_name=f"{bname}.toml",
                        mime="application/toml", key="download_baseline")
-    st.code(logic.compare_command([f"{bname}.toml", f"{name}.toml"], n=n, seed=seed),
+    st.code(export.compare_command([f"{bname}.toml", f"{name}.toml"], n=n, seed=seed),
             language="bash")
     with st.expander("Show the scenario file"):
         st.code(text, language="toml")
@@ -343,7 +347,7 @@ def main() -> None:
                  "\n".join(f"- {line}" for line in exc.problems))
         st.stop()
     current = built.scenario
-    cur_changes = logic.scenario_diff(neutral, current)
+    cur_changes = diff(neutral, current)
     ss.current_info = {"json": current.model_dump_json(), "name": base.name,
                        "label": logic.label_for(base, cur_changes)}
     pinned = ss.get("baseline")
@@ -370,10 +374,11 @@ def main() -> None:
     if base_sc.scenario.years != years:
         st.warning(f"The baseline simulates {base_sc.scenario.years:g} years, the current "
                    f"setting {years:g}: pin again after changing the years.")
-    changes = logic.scenario_diff(base_sc, current)
+    changes = diff(base_sc, current)
     with st.expander(f"Changes from the baseline ({len(changes)})", expanded=bool(changes)):
         if changes:
-            st.markdown("\n".join(f"- `{k}`: {a} → **{b}**" for k, a, b in changes))
+            st.markdown("\n".join(f"- `{c.key}`: {formatting.parameter(c.old)} → "
+                                   f"**{formatting.parameter(c.new)}**" for c in changes))
         else:
             st.write("None — change a control in the sidebar.")
 
@@ -403,10 +408,10 @@ def main() -> None:
             b, c = res["base"], res["cur"]
             st.caption(f"Last run took {b.seconds:.1f} s for the baseline and {c.seconds:.1f} s "
                        "for the current setting (settings already run come from the cache).")
-            transfer = any("transition_deadline_met" in r.kpis
-                           and bool(r.kpis["transition_deadline_met"].notna().any())
-                           for r in (b, c))
-            show_cards(b, c, transfer)
+            for line in cards.overload_warnings({f"The baseline ({res['base_label']})": b,
+                                                 f"The current setting ({res['cur_label']})": c}):
+                st.warning(line, icon="⚠️")
+            show_cards(b, c)
             show_charts(b, c, res["base_label"], res["cur_label"])
     with tabs[1]:
         if res is None:
