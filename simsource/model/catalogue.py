@@ -19,6 +19,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Literal
 
+from simsource import formatting
 from simsource.model.ideas import STAGES
 from simsource.model.world import COORD_KINDS
 from simsource.scenario.schema import DOMAINS
@@ -325,8 +326,8 @@ def is_overloaded(share_stable: float) -> bool:
 
 def overload_warning(scenario: str, share_stable: float) -> str:
     """The one sentence every output uses to say that ``scenario`` is overloaded."""
-    return (f"{scenario} is {OVERLOAD_TEXT} (funnel stable in {share_stable:.0%} of "
-            "replications)")
+    return (f"{scenario} is {OVERLOAD_TEXT} (funnel stable in "
+            f"{formatting.percent(share_stable)} of replications)")
 
 
 # ---- documentation ------------------------------------------------------------------------

@@ -19,6 +19,7 @@ from pathlib import Path
 import pandas as pd
 from matplotlib.figure import Figure
 
+from simsource.analysis.kinds import KIND_TEXTS
 from simsource.analysis.plots._common import add_overload_note
 from simsource.analysis.plots.ambition import ambition_plot
 from simsource.analysis.plots.costs import costs_plot
@@ -117,24 +118,20 @@ def _ambition_applies(data: AnalysisData) -> bool:
     return _has(data, "innovations_per_year", "ambition_innovations_per_year")
 
 
-KINDS: dict[str, Kind] = {k.name: k for k in (
-    Kind("funnel", "ideas entering and passing each funnel stage per year",
-         lambda d: _has(d, "funnel_in_screening_per_year"), _funnel),
-    Kind("distributions", "each scenario's Monte Carlo distribution of the key KPIs",
-         lambda d: _has(d, "innovations_per_year"), _distributions),
-    Kind("timeseries", "WIP per stage and coordinator load over months",
-         lambda d: d.kind != "sweep" and bool(d.runs) and not d.timeseries.empty, _timeseries),
-    Kind("costs", "yearly cost by component and benefit per scenario",
-         lambda d: _has(d, "cost_total_msek_per_year"), _costs),
-    Kind("ambition", "innovation ambition vs realised capacity (Fig. 6)", _ambition_applies,
-         _ambition),
-    Kind("leadtime", "idea → implementation lead time (median and p90)",
-         lambda d: _has(d, "lead_time_days_median", "lead_time_days_p90"), _leadtime),
-    Kind("sweep", "KPIs against the swept parameter with CI band",
-         lambda d: d.kind == "sweep" and d.sweep is not None, _sweep),
-    Kind("transfer", "probability of meeting the transfer deadline vs team size",
-         _transfer_applies, _transfer),
-)}
+_DRAW: dict[str, tuple[Callable[[AnalysisData], bool],
+                       Callable[[AnalysisData, Sequence[str] | None, str | None], Figure]]] = {
+    "funnel": (lambda d: _has(d, "funnel_in_screening_per_year"), _funnel),
+    "distributions": (lambda d: _has(d, "innovations_per_year"), _distributions),
+    "timeseries": (lambda d: d.kind != "sweep" and bool(d.runs) and not d.timeseries.empty,
+                   _timeseries),
+    "costs": (lambda d: _has(d, "cost_total_msek_per_year"), _costs),
+    "ambition": (_ambition_applies, _ambition),
+    "leadtime": (lambda d: _has(d, "lead_time_days_median", "lead_time_days_p90"), _leadtime),
+    "sweep": (lambda d: d.kind == "sweep" and d.sweep is not None, _sweep),
+    "transfer": (_transfer_applies, _transfer),
+}
+KINDS: dict[str, Kind] = {name: Kind(name, what, *_DRAW[name])
+                          for name, what in KIND_TEXTS.items()}
 
 
 def applicable_kinds(data: AnalysisData) -> list[str]:

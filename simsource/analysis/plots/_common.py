@@ -171,6 +171,7 @@ def add_overload_note(fig: Figure, replications: pd.DataFrame,
     lines = overload_lines(replications, scenarios, by)
     if not lines:
         return False
-    text = "\n".join(textwrap.fill("⚠ " + line, 140) for line in lines)
+    width = max(40, int(fig.get_figwidth() * 11))  # characters of 9 pt text per line
+    text = "\n".join(textwrap.fill("⚠ " + line, width) for line in lines)
     fig.supxlabel(text, color="#993300", fontsize=9, ha="center").set_gid(OVERLOAD_GID)
     return True
