@@ -2,9 +2,9 @@
 
 Rules, the same everywhere:
 
-* decimals follow the magnitude of the largest number shown together (a value with its
-  confidence interval shares one precision): none from 100, one from 1, two from 0.1, else
-  three; whole numbers get none;
+* decimals follow the magnitude of the numbers shown together (a value with its confidence
+  interval shares one precision): none from 100, one from 1, two from 0.1, else three; whole
+  numbers get none;
 * thousands are grouped with a thin space, negative numbers get a real minus sign (−), and a
   negative number rounded to zero loses its sign;
 * missing values (None, NaN, inf) are shown as ``n/a`` (or the ``missing`` text asked for);
@@ -41,6 +41,11 @@ def _finite(v: Any) -> bool:
     return isinstance(v, int | float) and not isinstance(v, bool) and math.isfinite(v)
 
 
+def _whole(v: float) -> bool:
+    """A whole number up to floating-point noise (``0.55 * 100`` is 55)."""
+    return abs(v - round(v)) <= 1e-9 * max(1.0, abs(v))
+
+
 def magnitude_decimals(a: float) -> int:
     """Decimals by size: 0 from 100, 1 from 1, 2 from 0.1, else 3."""
     a = abs(a)
@@ -54,12 +59,13 @@ def magnitude_decimals(a: float) -> int:
 
 
 def decimals(*values: float | None) -> int:
-    """Decimals to show ``values`` together with: enough for the largest magnitude among them;
-    none when they are all whole numbers."""
+    """Decimals to show ``values`` together with: none when they are all whole numbers; by
+    the largest magnitude when one is at least 1; else by the smallest non-zero one (so
+    ``0.05`` and ``0.3`` show as ``0.050`` and ``0.300``)."""
     finite = [abs(float(v)) for v in values if _finite(v)]
     if not finite:
         return 1
-    if all(v.is_integer() for v in finite):
+    if all(_whole(v) for v in finite):
         return 0
     big = max(finite)
     if big >= 1:

@@ -247,8 +247,8 @@ def test_card_verdicts_follow_the_catalogue_direction() -> None:
     values = {v.card.name: v for v in cards.kpi_cards(base, cur)}
     assert values["cost_total_msek_per_year"].verdict == "worse"         # lower is better
     assert values["coordinator_utilisation"].verdict == "higher"         # no good direction
-    assert values["coordinator_utilisation"].delta_text == "+10.0 pp"
-    assert values["coordinator_utilisation"].value_text == "70.0 %"
+    assert values["coordinator_utilisation"].delta_text == "+10 pp"
+    assert values["coordinator_utilisation"].value_text == "70 %"
     assert values["between_chairs_per_year"].verdict == "no clear change"
     assert "transition_deadline_met" not in values  # no transfer: no card
     with_transfer = _result({"transition_deadline_met": [1.0, 0.0, 1.0]})
