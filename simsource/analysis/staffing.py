@@ -23,6 +23,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from simsource import formatting
 from simsource.analysis.stats import wilson
 from simsource.errors import UserError
 from simsource.model import catalogue
@@ -242,7 +243,7 @@ def find_staffing(sc: Scenario, target: Target | str, *, confidence: float = 0.9
 
 # ---- text and plot -------------------------------------------------------------------------
 def _num(v: float, d: int = 1) -> str:
-    return "nan" if not math.isfinite(v) else f"{v:.{d}f}"
+    return formatting.number(v, d, missing="nan")
 
 
 def format_levels(result: StaffingResult) -> str:

@@ -65,7 +65,8 @@ def _values(batch: Batch, kpi: str) -> np.ndarray:
     if kpi not in batch.kpis:
         return np.empty(0)
     v = batch.kpis[kpi].to_numpy(dtype=np.float64)
-    return v[np.isfinite(v)]
+    finite: np.ndarray = v[np.isfinite(v)]
+    return finite
 
 
 def cards_for(*batches: Batch, cards: Iterable[Card] = CARDS) -> tuple[Card, ...]:

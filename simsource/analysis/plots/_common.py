@@ -72,7 +72,8 @@ def values(df: pd.DataFrame, column: str) -> np.ndarray:
     if column not in df.columns:
         return np.empty(0)
     v = df[column].to_numpy(dtype=np.float64)
-    return v[np.isfinite(v)]
+    finite: np.ndarray = v[np.isfinite(v)]
+    return finite
 
 
 def mean_ci(v: np.ndarray) -> tuple[float, float, float]:

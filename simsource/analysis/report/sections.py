@@ -236,7 +236,7 @@ def differences(data: AnalysisData) -> dict[str, Any]:
         source = "the replications (no comparison.csv in the folder)"
     kpis = compared_kpis(comparison)
     rows: list[list[Cell]] = []
-    classes = []
+    classes: list[str] = []
     for f in findings_from_comparison(comparison, data.scenarios, kpis):
         i = info(f.kpi)
         k = i.scale
