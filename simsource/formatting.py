@@ -118,25 +118,27 @@ def p_value(p: float | None, *, missing: str = MISSING) -> str:
 # ---- KPIs ---------------------------------------------------------------------------------
 
 
-def kpi_value(kpi: Unit, v: float | None, places: int | None = None, *, unit: bool = True,
-              missing: str = MISSING) -> str:
-    """One KPI value in its display unit: ``13.6 innovations/year``, ``45.2 %``."""
+def _kpi_text(kpi: Unit, v: float | None, places: int | None, unit: bool, missing: str,
+              delta: bool) -> str:
     if v is None or not _finite(v):
         return missing
     x = v * kpi.scale
-    text = number(x, decimals(x) if places is None else places)
-    return f"{text} {kpi.display_unit}".rstrip() if unit else text
+    write = signed if delta else number
+    text = write(x, decimals(x) if places is None else places)
+    shown = "pp" if delta and kpi.scale != 1.0 else kpi.display_unit
+    return f"{text} {shown}".rstrip() if unit else text
+
+
+def kpi_value(kpi: Unit, v: float | None, places: int | None = None, *, unit: bool = True,
+              missing: str = MISSING) -> str:
+    """One KPI value in its display unit: ``13.6 innovations/year``, ``45.2 %``."""
+    return _kpi_text(kpi, v, places, unit, missing, delta=False)
 
 
 def kpi_delta(kpi: Unit, d: float | None, places: int | None = None, *, unit: bool = True,
               missing: str = MISSING) -> str:
     """A difference of a KPI: ``+2.1 innovations/year``, ``−3.0 pp`` for shares."""
-    if d is None or not _finite(d):
-        return missing
-    x = d * kpi.scale
-    text = signed(x, decimals(x) if places is None else places)
-    shown = "pp" if kpi.scale != 1.0 else kpi.display_unit
-    return f"{text} {shown}".rstrip() if unit else text
+    return _kpi_text(kpi, d, places, unit, missing, delta=True)
 
 
 def kpi_ci(kpi: Unit, mean: float, lo: float, hi: float, *, unit: bool = True,

@@ -24,22 +24,27 @@ def show_cards(base: logic.BatchResult, cur: logic.BatchResult) -> None:
                 st.caption(v.ci_text)
 
 
+#: the four figures (and what they show), in two columns
+CHARTS = (
+    (figures.funnel_figure, "Ideas entering (hatched) and passing (solid) each funnel stage per "
+                            "year (Fig. 5), mean over replications with 95 % CI."),
+    (figures.cost_figure, "Yearly costs by component (stacked) and the benefit of implemented "
+                          "innovations, mean over replications."),
+    (figures.load_figure, "Share of coordinator time used per month; the operations part "
+                          "(dashed) is incident triage, supplier governance and transfer "
+                          "hand-offs."),
+    (figures.ambition_figure, "Ambition (target) against capacity (realised innovations, 95 % "
+                              "CI). Below the diagonal the ambition is beyond the "
+                              "organisation's capacity."),
+)
+
+
 def show_charts(base: logic.BatchResult, cur: logic.BatchResult, bl: str, cl: str) -> None:
-    a, b = st.columns(2)
-    with a:
-        st.pyplot(figures.funnel_figure(base, cur, bl, cl), clear_figure=True)
-        st.caption("Ideas entering (hatched) and passing (solid) each funnel stage per year "
-                   "(Fig. 5), mean over replications with 95 % CI.")
-        st.pyplot(figures.cost_figure(base, cur, bl, cl), clear_figure=True)
-        st.caption("Yearly costs by component (stacked) and the benefit of implemented "
-                   "innovations, mean over replications.")
-    with b:
-        st.pyplot(figures.load_figure(base, cur, bl, cl), clear_figure=True)
-        st.caption("Share of coordinator time used per month; the operations part (dashed) "
-                   "is incident triage, supplier governance and transfer hand-offs.")
-        st.pyplot(figures.ambition_figure(base, cur, bl, cl), clear_figure=True)
-        st.caption("Ambition (target) against capacity (realised innovations, 95 % CI). "
-                   "Below the diagonal the ambition is beyond the organisation's capacity.")
+    columns = st.columns(2)
+    for i, (draw, text) in enumerate(CHARTS):
+        with columns[i % 2]:
+            st.pyplot(draw(base, cur, bl, cl), clear_figure=True)
+            st.caption(text)
 
 
 def show_story(cur: logic.BatchResult, base: logic.BatchResult, sc: Scenario) -> None:
