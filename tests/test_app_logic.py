@@ -205,12 +205,15 @@ def _result(values: dict[str, list[float]], seed: int = 1) -> logic.BatchResult:
 def test_cards_show_the_paired_difference_and_its_ci() -> None:
     base = _result({"innovations_per_year": [10.0, 12.0, 11.0, 13.0],
                     "lead_time_days_median": [100.0, 120.0, 110.0, 90.0],
+                    "ideas_per_year": [300.0, 310.0, 320.0, 330.0],
                     "cost_total_msek_per_year": [math.nan] * 4})
     cur = _result({"innovations_per_year": [12.0, 14.5, 13.0, 15.0],
                    "lead_time_days_median": [100.0, 120.0, 110.0, 90.0],
+                   "ideas_per_year": [300.0, 310.0, 320.0, 330.0],
                    "cost_total_msek_per_year": [math.nan] * 4})
     values = {v.card.name: v for v in cards.kpi_cards(base, cur)}
-    # headline KPIs with a value, in catalogue order (no card for an all-NaN KPI)
+    # headline KPIs with a value, in catalogue order (none for an all-NaN or a non-headline KPI)
+    assert [c.name for c in cards.CARDS] == list(catalogue.names("headline"))
     assert list(values) == ["innovations_per_year", "lead_time_days_median"]
     inn = values["innovations_per_year"]
     assert inn.card.label == "Innovations per year"
@@ -416,8 +419,13 @@ def test_figures_are_the_analysis_plots_of_both_batches(tiny: Any) -> None:
     assert bars["funnel:baseline: base:in:screening"].get_height() == pytest.approx(
         a.mean("funnel_in_screening_per_year"))
     load = figures.load_figure(a, b, "base", "more")
-    gids = {ln.get_gid() for ln in load.axes[0].lines}
-    assert {"load:baseline: base:all", "load:current: more:ops"} <= gids
+    lines = {ln.get_gid(): ln for ln in load.axes[0].lines}
+    assert {"load:baseline: base:all", "load:current: more:ops"} <= set(lines)
+    # the operations part is triage + governance + hand-offs, in percent, below all work
+    ts = a.timeseries
+    ops = (ts["load_triage"] + ts["load_governance"] + ts["load_handoff"]) * 100
+    assert lines["load:baseline: base:ops"].get_ydata() == pytest.approx(ops.to_numpy())
+    assert all(lines["load:baseline: base:all"].get_ydata() >= ops.to_numpy() - 1e-9)
 
 
 def test_page_figures_carry_the_overload_note() -> None:

@@ -50,6 +50,7 @@ def test_group_help_lists_every_command_with_its_own_summary() -> None:
               if line.strip()]
     assert listed == list(COMMANDS)
     ctx = click.Context(main)
+    assert main.list_commands(ctx) == list(COMMANDS)  # completion and dispatch see the same
     for name, lazy in COMMANDS.items():
         cmd = main.get_command(ctx, name)
         assert cmd is not None
