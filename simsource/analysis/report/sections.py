@@ -112,6 +112,7 @@ def changed_parameters(scenario_toml: str) -> tuple[dict[str, Any], dict[str, An
 
 def _parameters(data: AnalysisData) -> tuple[Table | None, int]:
     changed = [changed_parameters(r.scenario_toml) for r in data.runs]
+    present = [set(diff.flatten(scenario_meta(r.scenario_toml))) for r in data.runs]
     swept = data.vary
     keys = sorted({k for c, _ in changed for k in c} | set(swept))
     if not keys:
@@ -123,11 +124,13 @@ def _parameters(data: AnalysisData) -> tuple[Table | None, int]:
     for k in keys:
         row: list[Cell] = [Markup("<code>{}</code>").format(k),
                            formatting.parameter(defaults[k]) if k in defaults else "—"]
-        for c, _ in changed:
+        for (c, _), has in zip(changed, present, strict=True):
             if k in swept:
                 row.append("swept: " + ", ".join(map(formatting.parameter, swept[k])))
             elif k in c:
                 row.append(formatting.parameter(c[k]))
+            elif k not in has:  # e.g. a supplier this scenario does not have
+                row.append("—")
             else:
                 row.append(Markup('<span class="note">default</span>'))
         rows.append(row)
