@@ -73,7 +73,10 @@ def funnel_figure(base: Batch, cur: Batch, base_label: str = "baseline",
     """Ideas entering and passing each funnel stage per year (Fig. 5)."""
     reps, labels = replications(base, cur, base_label, cur_label)
     fig = _draw(funnel_plot, reps, labels, "The innovation funnel (Fig. 5)")
-    fig.axes[0].set_xlabel("")
+    ax = fig.axes[0]
+    ax.set_xlabel("")
+    # four legend entries would cover the bars of a page-sized figure: put them under it
+    ax.legend(fontsize=7, ncols=2, loc="upper center", bbox_to_anchor=(0.5, -0.08))
     add_overload_note(fig, reps, labels)
     return fig
 

@@ -8,6 +8,7 @@ from typing import Literal
 import streamlit as st
 
 from simsource.app import cards, exercises, export, figures, logic, story
+from simsource.formatting import MINUS
 from simsource.scenario import Scenario
 
 
@@ -18,8 +19,10 @@ def show_cards(base: logic.BatchResult, cur: logic.BatchResult) -> None:
         for col, v in zip(cols, values[row:row + 4], strict=False):
             colour: Literal["normal", "inverse", "off"] = (
                 "normal" if v.card.better > 0 else "inverse" if v.card.better < 0 else "off")
+            # st.metric reads the arrow's direction from an ASCII minus sign
+            delta = None if v.delta_text is None else v.delta_text.replace(MINUS, "-")
             with col:
-                st.metric(v.card.label, v.value_text, v.delta_text, delta_color=colour,
+                st.metric(v.card.label, v.value_text, delta, delta_color=colour,
                           help=v.card.help, border=True)
                 st.caption(v.ci_text)
 
