@@ -8,8 +8,6 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-__version__ = "0.1.0"
-
 if TYPE_CHECKING:
     from simsource.scenario import Scenario
 
@@ -30,6 +28,10 @@ def simulate(sc: Scenario, seed: int = 0, replication: int = 0,
 
 
 def __getattr__(name: str) -> Any:
+    if name == "__version__":  # one place: the package metadata (pyproject.toml's version)
+        from importlib.metadata import version
+
+        return version("simsource")
     if name in ("run_batch", "load_results"):
         from simsource import experiment
 

@@ -14,12 +14,13 @@ import pandas as pd
 import pytest
 from click.testing import CliRunner
 
-from simsource.app import figures, logic, story
+from simsource.app import cards, export, figures, logic, story
 from simsource.app.texts import HELP
 from simsource.cli import main
 from simsource.errors import UserError
-from simsource.model import simulate_full
+from simsource.model import catalogue, simulate_full
 from simsource.scenario import load_scenario, parse_overrides, with_overrides
+from simsource.scenario.diff import Change, diff
 from simsource.scenario.schema import PARTNERSHIP_DIMENSIONS
 
 matplotlib.use("Agg")
@@ -42,7 +43,7 @@ def test_neutral_controls_change_nothing_but_the_demo_years(multi10: Any) -> Non
     assert c.years == 3.0 < multi10.scenario.years
     built = logic.build(multi10, c)
     assert built.overrides == {"scenario.years": 3.0}
-    assert logic.scenario_diff(multi10, built.scenario) == [("scenario.years", "4", "3")]
+    assert diff(multi10, built.scenario) == [Change("scenario.years", 4.0, 3.0)]
     full = logic.build(multi10, logic.controls_for(multi10, years=multi10.scenario.years))
     assert full.overrides == {}
     assert logic.setting_key(full.scenario) == logic.setting_key(multi10)
@@ -106,10 +107,10 @@ def test_sourcing_switch_takes_the_template_supplier_set() -> None:
     assert built.sourcing_switched
     assert built.scenario.suppliers == multi.suppliers
     assert built.scenario.coordination == single.coordination   # the unit is unchanged
-    assert not logic.set_command_possible("nacka-single", built)
-    diff = logic.scenario_diff(single, built.scenario)
-    assert ("suppliers", "incumbent", "dcg, basefarm, dustin, certessa") in diff
-    assert not any(k.startswith("suppliers.") for k, _, _ in diff)  # one line for the swap
+    assert not export.set_command_possible("nacka-single", built)
+    changes = diff(single, built.scenario)
+    assert Change("suppliers", "incumbent", "dcg, basefarm, dustin, certessa") in changes
+    assert not any(c.key.startswith("suppliers.") for c in changes)  # one line for the swap
     back = logic.controls_for(multi)
     back.sourcing = "single"
     assert logic.build(multi, back).scenario.suppliers == single.suppliers
@@ -203,11 +204,20 @@ def _result(values: dict[str, list[float]], seed: int = 1) -> logic.BatchResult:
 
 def test_cards_show_the_paired_difference_and_its_ci() -> None:
     base = _result({"innovations_per_year": [10.0, 12.0, 11.0, 13.0],
-                    "lead_time_days_median": [100.0, 120.0, 110.0, 90.0]})
+                    "lead_time_days_median": [100.0, 120.0, 110.0, 90.0],
+                    "ideas_per_year": [300.0, 310.0, 320.0, 330.0],
+                    "cost_total_msek_per_year": [math.nan] * 4})
     cur = _result({"innovations_per_year": [12.0, 14.5, 13.0, 15.0],
-                   "lead_time_days_median": [100.0, 120.0, 110.0, 90.0]})
-    cards = {v.card.kpi: v for v in logic.kpi_cards(base, cur)}
-    inn = cards["innovations_per_year"]
+                   "lead_time_days_median": [100.0, 120.0, 110.0, 90.0],
+                   "ideas_per_year": [300.0, 310.0, 320.0, 330.0],
+                   "cost_total_msek_per_year": [math.nan] * 4})
+    values = {v.card.name: v for v in cards.kpi_cards(base, cur)}
+    # headline KPIs with a value, in catalogue order (none for an all-NaN or a non-headline KPI)
+    assert [c.name for c in cards.CARDS] == list(catalogue.names("headline"))
+    assert list(values) == ["innovations_per_year", "lead_time_days_median"]
+    inn = values["innovations_per_year"]
+    assert inn.card.label == "Innovations per year"
+    assert inn.card.help == catalogue.get("innovations_per_year").description
     assert inn.current == pytest.approx(13.625)
     assert inn.baseline == pytest.approx(11.5)
     assert inn.diff == pytest.approx(2.125)
@@ -217,30 +227,44 @@ def test_cards_show_the_paired_difference_and_its_ci() -> None:
     assert inn.value_text == "13.6"
     assert inn.delta_text == "+2.1"
     assert "95 % CI [+1.7, +2.5]" in inn.ci_text  # t(3) = 3.18, se = 0.125
-    lead = cards["lead_time_days_median"]
+    lead = values["lead_time_days_median"]
+    assert lead.card.label == "Median lead time from idea to implementation (working days)"
     assert lead.verdict == "no change"
     assert lead.delta_text is None
-    missing = cards["cost_total_msek_per_year"]
+    [missing] = cards.kpi_cards(base, cur, [cards.Card(catalogue.get("benefit_msek_per_year"))])
     assert math.isnan(missing.diff)
     assert missing.value_text == "–"
     with pytest.raises(ValueError, match="same seed"):
-        logic.kpi_cards(base, _result({"innovations_per_year": [1.0]}, seed=2))
+        cards.kpi_cards(base, _result({"innovations_per_year": [1.0]}, seed=2))
 
 
-def test_card_verdicts_follow_the_direction_that_is_good() -> None:
+def test_card_verdicts_follow_the_catalogue_direction() -> None:
     base = _result({"cost_total_msek_per_year": [80.0, 81.0, 82.0],
                     "coordinator_utilisation": [0.5, 0.6, 0.7],
-                    "between_chairs_per_year": [1.0, 5.0, 3.0]})
+                    "between_chairs_per_year": [1.0, 5.0, 3.0],
+                    "transition_deadline_met": [math.nan] * 3})
     cur = _result({"cost_total_msek_per_year": [90.0, 91.5, 92.0],
                    "coordinator_utilisation": [0.6, 0.7, 0.8],
-                   "between_chairs_per_year": [2.0, 4.0, 3.5]})
-    cards = {v.card.kpi: v for v in logic.kpi_cards(base, cur)}
-    assert cards["cost_total_msek_per_year"].verdict == "worse"
-    assert cards["coordinator_utilisation"].verdict == "higher"
-    assert cards["coordinator_utilisation"].delta_text == "+10.0 pp"
-    assert cards["between_chairs_per_year"].verdict == "no clear change"
-    assert logic.TRANSFER_CARD in logic.cards_for(True)
-    assert logic.TRANSFER_CARD not in logic.cards_for(False)
+                   "between_chairs_per_year": [2.0, 4.0, 3.5],
+                   "transition_deadline_met": [math.nan] * 3})
+    values = {v.card.name: v for v in cards.kpi_cards(base, cur)}
+    assert values["cost_total_msek_per_year"].verdict == "worse"         # lower is better
+    assert values["coordinator_utilisation"].verdict == "higher"         # no good direction
+    assert values["coordinator_utilisation"].delta_text == "+10 pp"
+    assert values["coordinator_utilisation"].value_text == "70 %"
+    assert values["between_chairs_per_year"].verdict == "no clear change"
+    assert "transition_deadline_met" not in values  # no transfer: no card
+    with_transfer = _result({"transition_deadline_met": [1.0, 0.0, 1.0]})
+    assert "transition_deadline_met" in {c.name for c in cards.cards_for(with_transfer)}
+
+
+def test_overload_warning_on_the_page_follows_funnel_stable() -> None:
+    stable = _result({"funnel_stable": [1.0, 1.0, 0.0]})
+    unstable = _result({"funnel_stable": [0.0, 0.0, 1.0]})
+    old = _result({"innovations_per_year": [1.0, 2.0, 3.0]})   # results without the column
+    lines = cards.overload_warnings({"baseline": stable, "current": unstable, "old": old})
+    assert lines == [catalogue.overload_warning("current", 1 / 3)]
+    assert "overloaded" in lines[0]
 
 
 # ---- export ------------------------------------------------------------------------------------
@@ -249,9 +273,9 @@ def test_exported_toml_and_command_reproduce_the_setting(multi10: Any, tmp_path:
     c.staff = 16
     c.partnership = {**c.partnership, "mandate": 0.9}
     built = logic.build(multi10, c)
-    name = logic.export_name(multi10.name)
+    name = export.export_name(multi10.name)
     assert name == "nacka-multi-10-whatif"
-    text = logic.export_toml(built.scenario, name, seed=2017, n=20, note="class 3B")
+    text = export.export_toml(built.scenario, name, seed=2017, n=20, note="class 3B")
     assert "# reproduce: simsource run nacka-multi-10-whatif.toml -n 20 --seed 2017" in text
     path = tmp_path / f"{name}.toml"
     path.write_text(text, encoding="utf-8")
@@ -260,15 +284,15 @@ def test_exported_toml_and_command_reproduce_the_setting(multi10: Any, tmp_path:
     assert logic.setting_key(again) == logic.setting_key(built.scenario)
     assert again.scenario.years == 3.0
 
-    cmd = logic.run_command("nacka-multi-10", n=20, seed=2017, overrides=built.overrides)
+    cmd = export.run_command("nacka-multi-10", n=20, seed=2017, overrides=built.overrides)
     assert cmd == ("simsource run nacka-multi-10 -n 20 --seed 2017 --set scenario.years=3.0 "
                    "--set coordination.staff=16 --set partnership.mandate=0.9")
-    assert logic.set_command_possible("nacka-multi-10", built)
-    assert not logic.set_command_possible(None, built)           # uploaded: no built-in name
+    assert export.set_command_possible("nacka-multi-10", built)
+    assert not export.set_command_possible(None, built)           # uploaded: no built-in name
     sets = cmd.split("--set ")[1:]
     assert logic.setting_key(load_scenario("nacka-multi-10", parse_overrides(
         [s.strip() for s in sets]))) == logic.setting_key(built.scenario)
-    assert logic.compare_command(["a b.toml", "c.toml"], n=5, seed=1) == \
+    assert export.compare_command(["a b.toml", "c.toml"], n=5, seed=1) == \
         "simsource compare 'a b.toml' c.toml -n 5 --seed 1"
 
 
@@ -287,8 +311,8 @@ def test_the_set_command_is_only_offered_when_it_reproduces_exactly(lever: str) 
     else:
         c.responsibility = {"it": "internal", "business": "supplier", "new_service": "shared"}
     built = logic.build(base, c)
-    if logic.set_command_possible("nacka-multi", built):
-        items = [f"{k}={logic._set_value(v)}" for k, v in built.overrides.items()]
+    if export.set_command_possible("nacka-multi", built):
+        items = [f"{k}={export._set_value(v)}" for k, v in built.overrides.items()]
         again = load_scenario("nacka-multi", parse_overrides(items))
         assert logic.setting_key(again) == logic.setting_key(built.scenario)
 
@@ -377,29 +401,55 @@ def test_story_of_a_real_replication_reads_end_to_end(tiny: Any) -> None:
 
 
 # ---- figures -----------------------------------------------------------------------------------
-def test_figures_draw_baseline_and_current(tiny: Any) -> None:
+def test_figures_are_the_analysis_plots_of_both_batches(tiny: Any) -> None:
     a = logic.run_batch(tiny, seed=1, n=2, jobs=1)
     b = logic.run_batch(with_overrides(tiny, {"coordination.staff": 30}), seed=1, n=2, jobs=1)
     for draw in (figures.funnel_figure, figures.load_figure, figures.cost_figure,
                  figures.ambition_figure):
         fig = draw(a, b, "base", "more staff")
-        legend = fig.axes[0].get_legend() or fig.legends[0]
-        labels = [t.get_text() for t in legend.get_texts()]
-        assert any("base" in t for t in labels)
-        assert any("more staff" in t for t in labels)
+        ax = fig.axes[0]
+        labels = [t.get_text() for t in [*ax.get_legend().get_texts(), *ax.get_xticklabels()]]
+        assert any("baseline: base" in t for t in labels), draw
+        assert any("current: more staff" in t for t in labels), draw
         assert fig.get_size_inches()[0] <= 6
-    funnel = figures.funnel_figure(a, b)
-    heights = [p.get_height() for p in funnel.axes[0].patches]
-    assert len(heights) == 2 * len(figures.FUNNEL_STEPS)
-    assert heights[0] == pytest.approx(a.mean("funnel_in_screening_per_year"))
+    # the funnel is analysis.plots' funnel: bars carry its gids and the mean flows
+    funnel = figures.funnel_figure(a, b, "base", "more")
+    bars = {p.get_gid(): p for p in funnel.axes[0].patches if p.get_gid()}
+    assert len(bars) == 2 * 2 * 4
+    assert bars["funnel:baseline: base:in:screening"].get_height() == pytest.approx(
+        a.mean("funnel_in_screening_per_year"))
+    load = figures.load_figure(a, b, "base", "more")
+    lines = {ln.get_gid(): ln for ln in load.axes[0].lines}
+    assert {"load:baseline: base:all", "load:current: more:ops"} <= set(lines)
+    # the operations part is triage + governance + hand-offs, in percent, below all work
+    ts = a.timeseries
+    ops = (ts["load_triage"] + ts["load_governance"] + ts["load_handoff"]) * 100
+    assert lines["load:baseline: base:ops"].get_ydata() == pytest.approx(ops.to_numpy())
+    assert all(lines["load:baseline: base:all"].get_ydata() >= ops.to_numpy() - 1e-9)
+
+
+def test_page_figures_carry_the_overload_note() -> None:
+    from simsource.analysis.plots._common import OVERLOAD_GID
+
+    cols = {"funnel_in_screening_per_year": [10.0, 11.0], "funnel_out_screening_per_year":
+            [5.0, 6.0]}
+    base = _result({**cols, "funnel_stable": [1.0, 1.0]})
+    cur = _result({**cols, "funnel_stable": [0.0, 0.0]})
+    fig = figures.funnel_figure(base, cur, "a", "b")
+    notes = [t for t in fig.findobj() if getattr(t, "get_gid", lambda: None)() == OVERLOAD_GID]
+    assert len(notes) == 1
+    assert "current: b is overloaded" in notes[0].get_text()
+    assert not [t for t in figures.funnel_figure(base, base).findobj()
+                if getattr(t, "get_gid", lambda: None)() == OVERLOAD_GID]
 
 
 def test_cost_figure_skips_empty_components() -> None:
     base = _result({"cost_operations_msek_per_year": [50.0, 52.0],
                     "cost_transfer_msek_per_year": [float("nan"), float("nan")]})
     fig = figures.cost_figure(base, base)
-    labels = [t.get_text() for t in fig.axes[0].get_yticklabels()]
-    assert labels == ["operations fees"]
+    labels = [t.get_text() for t in fig.axes[0].get_legend().get_texts()]
+    assert labels[0] == "Operations cost"
+    assert "Transfer cost" not in labels
 
 
 # ---- help texts --------------------------------------------------------------------------------

@@ -34,6 +34,14 @@ def _metrics(at: AppTest) -> dict[str, tuple[float, float | None]]:
             for m in at.metric}
 
 
+def _card(kpi: str) -> str:
+    """The heading of the card of ``kpi``."""
+    from simsource.app.cards import Card
+    from simsource.model import catalogue
+
+    return Card(catalogue.get(kpi)).label
+
+
 def _changes(at: AppTest) -> str:
     return next(e.label for e in at.expander if e.label.startswith("Changes from the baseline"))
 
@@ -64,16 +72,16 @@ def test_more_coordinators_on_nacka_multi_10_give_more_innovations() -> None:
     at.button(key="run").click().run()
     assert not at.exception, at.exception
     shown = _metrics(at)
-    value, delta = shown["Innovations / year"]
+    value, delta = shown[_card("innovations_per_year")]
     assert delta is not None
     assert delta > 5                                   # 10 -> 24 coordinators
-    _between, between_delta = shown["Incidents between chairs"]
+    _between, between_delta = shown[_card("between_chairs_per_year")]
     assert between_delta is not None
     assert between_delta < 0
-    lead_delta = shown["Lead time (days)"][1]
+    lead_delta = shown[_card("lead_time_days_median")][1]
     assert lead_delta is not None
     assert lead_delta < 0
-    cost_delta = shown["Total cost, MSEK / year"][1]
+    cost_delta = shown[_card("cost_total_msek_per_year")][1]
     assert cost_delta is not None
     assert cost_delta > 0
     captions = [c.value for c in at.caption]
@@ -98,7 +106,7 @@ def test_more_coordinators_on_nacka_multi_10_give_more_innovations() -> None:
     assert any("controls changed" in w.value for w in at.warning)
     at.button(key="run").click().run()
     assert not at.exception, at.exception
-    mid, mid_delta = _metrics(at)["Innovations / year"]
+    mid, mid_delta = _metrics(at)[_card("innovations_per_year")]
     assert mid_delta is not None
     assert 0 < mid_delta < delta
     assert mid < value
@@ -172,7 +180,7 @@ def test_exercise_scenarios_are_starting_points_with_their_worksheets() -> None:
     assert at.checkbox(key="c_transfer_shared").value
     at.checkbox(key="c_transfer_shared").uncheck().run()
     text = " ".join(m.value for e in at.expander for m in e.markdown)
-    assert "`transition.shared_with_operations`: on → **off**" in text
+    assert "`transition.shared_with_operations`: true → **false**" in text
     titles = [e.label for e in at.expander]
     assert sum(t.startswith("Exercise ") for t in titles) >= 5
     assert any(t.label == "Show the teacher's note" for t in at.toggle)

@@ -23,7 +23,7 @@ from hypothesis import strategies as st
 import simsource
 from simsource.cli import main
 from simsource.scenario import builtin_names, load_scenario, scenario_toml
-from simsource.scenario.dump import _scalar, to_toml
+from simsource.scenario.dump import to_toml, toml_value
 
 WriteScenario = Callable[[str, str], Path]  # the write_scenario fixture of conftest.py
 
@@ -375,7 +375,7 @@ def test_random_file_mutations_validate_or_exit_2(
 
 @settings(max_examples=200, deadline=None)
 @given(sets=st.lists(st.tuples(dotted_key(), st.one_of(
-VALUES.map(_scalar), st.text(max_size=12))), min_size=1, max_size=3))
+VALUES.map(toml_value), st.text(max_size=12))), min_size=1, max_size=3))
 def test_random_set_overrides_validate_or_exit_2(sets: list[tuple[tuple[str, ...], str]]) -> None:
     args = [f"--set={'.'.join(key)}={value}" for key, value in sets]
     check_refusal(CliRunner().invoke(main, ["validate", "nacka-multi", *args]))

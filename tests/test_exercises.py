@@ -13,6 +13,7 @@ from simsource.analysis.stats import paired_difference
 from simsource.app import exercises as ex
 from simsource.app import logic
 from simsource.scenario import Scenario
+from simsource.scenario.diff import diff
 
 EXERCISES = ex.list_exercises()
 IDS = [e.worksheet.stem for e in EXERCISES]
@@ -83,7 +84,7 @@ def test_page_steps_of_the_worksheet_give_its_scenario_file(
         number: str, start: str, target: str, changes: dict[str, object]) -> None:
     e = _by_number(number)
     made = _page(e.load(start), **changes)
-    assert logic.scenario_diff(e.load(target), made) == []
+    assert diff(e.load(target), made) == []
     assert logic.setting_key(made) == logic.setting_key(e.load(target))
     assert logic.setting_key(made) != logic.setting_key(e.load(start))
 

@@ -2,7 +2,7 @@
 
 A direction ("raises", "lowers") is claimed only when the 95 % confidence interval of the
 difference excludes zero; otherwise the sentence says the difference is not clear and gives the
-interval. Numbers are rounded for reading (see :func:`fmt`), never invented.
+interval. Numbers are written by :mod:`simsource.formatting`, never invented.
 """
 
 from __future__ import annotations
@@ -10,88 +10,35 @@ from __future__ import annotations
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Literal
+from typing import Literal
 
-from simsource.analysis.plots.labels import KEY_KPIS, info, parameter_label
+import pandas as pd
 
-if TYPE_CHECKING:
-    import pandas as pd
-
-    from simsource.analysis.plots.data import AnalysisData
+from simsource import formatting
+from simsource.analysis.plots.data import AnalysisData
+from simsource.analysis.plots.labels import info, parameter_label
+from simsource.analysis.plots.sweep import (
+    SHARED,
+    TEAM,
+    choose_x,
+    group_label,
+    is_numeric,
+    other_varied,
+    truthy,
+    varies,
+)
+from simsource.analysis.stats import compare_table, mean_ci, paired_difference
+from simsource.model import catalogue
 
 Direction = Literal["up", "down", "unclear"]
 Verdict = Literal["better", "worse", "neither", "unclear"]
-MINUS = "−"
-
-
-# ---- numbers --------------------------------------------------------------------------------
-
-
-def magnitude_decimals(a: float) -> int:
-    """Decimals by size: 0 from 100, 1 from 1, 2 from 0.1, else 3."""
-    a = abs(a)
-    if a >= 100:
-        return 0
-    if a >= 1:
-        return 1
-    if a >= 0.1:
-        return 2
-    return 3
-
-
-def decimals_for(v: float) -> int:
-    """Decimals to show ``v`` alone with: whole numbers without decimals, else by size."""
-    if not math.isfinite(v):
-        return 1
-    if v == 0 or (abs(v) >= 1 and float(v).is_integer()):
-        return 0
-    return magnitude_decimals(v)
-
-
-def fmt(v: float, decimals: int | None = None) -> str:
-    """A number for reading: 0 decimals from 100, 1 from 1, else 2–3; a real minus sign."""
-    if v is None or not math.isfinite(v):
-        return "n/a"
-    d = decimals_for(v) if decimals is None else decimals
-    s = f"{v:,.{d}f}".replace(",", " ")
-    if s.startswith("-"):
-        s = MINUS + s[1:]
-    return "0" if s in (MINUS + "0", MINUS + "0.0") else s
-
-
-def fmt_range(lo: float, hi: float, decimals: int) -> str:
-    """``4.9–7.3``, or ``−1.2 to 3.4`` when a bound is negative (a dash would read as minus)."""
-    if not (math.isfinite(lo) and math.isfinite(hi)):
-        return "n/a"
-    if lo < 0 or hi < 0:
-        return f"{fmt(lo, decimals)} to {fmt(hi, decimals)}"
-    return f"{fmt(lo, decimals)}–{fmt(hi, decimals)}"
-
-
-def shown_decimals(*vs: float) -> int:
-    """Decimals for a value and its interval: enough for the largest magnitude among them."""
-    finite = [abs(v) for v in vs if math.isfinite(v)]
-    if not finite:
-        return 1
-    if all(float(v).is_integer() for v in finite):
-        return 0
-    big = max(finite)
-    if big >= 1:
-        return magnitude_decimals(big)
-    return max(magnitude_decimals(v) for v in finite if v)  # all below 1, one at least not 0
+HEADLINE: tuple[str, ...] = catalogue.names("headline")
+LEAD: tuple[str, ...] = catalogue.names("lead")
 
 
 def value_text(kpi: str, mean: float, lo: float, hi: float) -> str:
     """``19.2 innovations/year (95 % CI 15.2–23.2)``; shares in percent; ``n/a`` if no value."""
-    if not math.isfinite(mean):
-        return "n/a"
-    k = 100.0 if info(kpi).share else 1.0
-    d = shown_decimals(mean * k, lo * k, hi * k)
-    unit = "%" if info(kpi).share else info(kpi).unit
-    value = f"{fmt(mean * k, d)} {unit}".rstrip()
-    if not (math.isfinite(lo) and math.isfinite(hi)):
-        return f"{value} (no CI: fewer than two values)"
-    return f"{value} (95 % CI {fmt_range(lo * k, hi * k, d)})"
+    return formatting.kpi_ci(info(kpi), mean, lo, hi)
 
 
 def sentence_unit(kpi: str) -> str:
@@ -134,7 +81,7 @@ class Finding:
         if self.direction == "unclear":
             return "unclear"
         better = info(self.kpi).better
-        if better == "neither":
+        if better == "none":
             return "neither"
         good = (self.direction == "up") == (better == "higher")
         return "better" if good else "worse"
@@ -145,18 +92,27 @@ class Finding:
         k = 100.0 if i.share else 1.0
         unit = sentence_unit(self.kpi)
         sp = f" {unit}" if unit else ""
-        d = shown_decimals(self.diff * k, self.low * k, self.high * k)
+        d = formatting.decimals(self.diff * k, self.low * k, self.high * k)
         if self.direction == "unclear":
             return (f"makes no clear difference to {i.label} (95 % CI "
-                    f"{fmt_range(self.low * k, self.high * k, d)}{sp}, which includes 0)")
+                    f"{formatting.number_range(self.low * k, self.high * k, d)}{sp}, which "
+                    "includes 0)")
         verb = "raises" if self.direction == "up" else "lowers"
         lo, hi = sorted((abs(self.low * k), abs(self.high * k)))
-        return (f"{verb} {i.label} by {fmt(abs(self.diff * k), d)}{sp} "
-                f"(95 % CI {fmt_range(lo, hi, d)})")
+        return (f"{verb} {i.label} by {formatting.number(abs(self.diff * k), d)}{sp} "
+                f"(95 % CI {formatting.number_range(lo, hi, d)})")
+
+
+def compared_kpis(comparison: pd.DataFrame, kpis: Sequence[str] = HEADLINE) -> list[str]:
+    """``kpis`` that ``comparison`` holds with at least one value (a transfer KPI without a
+    transfer has none)."""
+    has = comparison.loc[comparison["n"] > 0, "kpi"] if "n" in comparison else comparison["kpi"]
+    present = set(has)
+    return [k for k in kpis if k in present]
 
 
 def findings_from_comparison(comparison: pd.DataFrame, scenarios: Sequence[str],
-                             kpis: Sequence[str] = KEY_KPIS) -> list[Finding]:
+                             kpis: Sequence[str] = HEADLINE) -> list[Finding]:
     """Findings for every non-reference scenario and KPI from a ``comparison.csv`` table."""
     out = []
     ref = scenarios[0]
@@ -170,10 +126,6 @@ def findings_from_comparison(comparison: pd.DataFrame, scenarios: Sequence[str],
                                float(r["diff_ci_high"]),
                                float(r["p_holm"]) if "p_holm" in r else math.nan))
     return out
-
-
-def _pct(share: float) -> str:
-    return f"{share * 100:.0f} %"
 
 
 def _bare(label: str) -> str:
@@ -190,7 +142,7 @@ def _join(parts: Sequence[str]) -> str:
 def pair_lead(findings: Sequence[Finding]) -> str | None:
     """``Moving from A to B raises innovations per year by … and lowers total cost by …``."""
     by_kpi = {f.kpi: f for f in findings}
-    lead = [by_kpi[k] for k in ("innovations_per_year", "cost_total_msek_per_year") if k in by_kpi]
+    lead = [by_kpi[k] for k in LEAD if k in by_kpi]
     if not lead:
         return None
     return (f"Moving from {lead[0].reference} to {lead[0].other} "
@@ -202,8 +154,7 @@ def pair_details(findings: Sequence[Finding]) -> list[str]:
     if not findings:
         return []
     ref, other = findings[0].reference, findings[0].other
-    rest = [f for f in findings if f.kpi not in ("innovations_per_year",
-                                                 "cost_total_msek_per_year")]
+    rest = [f for f in findings if f.kpi not in LEAD]
     out = []
     clear = [f for f in rest if f.direction != "unclear"]
     if clear:
@@ -228,8 +179,6 @@ def pair_details(findings: Sequence[Finding]) -> list[str]:
 
 def ambition_sentence(name: str, reps: pd.DataFrame) -> str | None:
     """Where a scenario sits on the ambition map (Fig. 6), claimed only outside the CI."""
-    from simsource.analysis.stats import mean_ci
-
     if not {"innovations_per_year", "ambition_innovations_per_year"} <= set(reps.columns):
         return None
     ci = mean_ci(reps["innovations_per_year"].to_numpy(dtype=float))
@@ -237,7 +186,7 @@ def ambition_sentence(name: str, reps: pd.DataFrame) -> str | None:
     if not math.isfinite(ci.mean) or not math.isfinite(amb):
         return None
     head = (f"{name} implements {value_text('innovations_per_year', ci.mean, ci.low, ci.high)} "
-            f"against an ambition of {fmt(amb)}")
+            f"against an ambition of {formatting.number(amb)}")
     if math.isfinite(ci.high) and ci.high < amb:
         return head + ": the ambition exceeds the capacity."
     if math.isfinite(ci.low) and ci.low > amb:
@@ -247,8 +196,6 @@ def ambition_sentence(name: str, reps: pd.DataFrame) -> str | None:
 
 def scenario_sentences(name: str, reps: pd.DataFrame) -> list[str]:
     """Plain statements of one scenario's level on the key KPIs (no comparison)."""
-    from simsource.analysis.stats import mean_ci
-
     out = []
     amb = ambition_sentence(name, reps)
     if amb:
@@ -268,21 +215,10 @@ def scenario_sentences(name: str, reps: pd.DataFrame) -> list[str]:
 # ---- sweeps ---------------------------------------------------------------------------------
 
 
-def sweep_sentences(sweep: pd.DataFrame, design: Sequence[str],
-                    kpis: Sequence[str] = ("innovations_per_year", "cost_total_msek_per_year"),
+def sweep_sentences(sweep: pd.DataFrame, design: Sequence[str], kpis: Sequence[str] = LEAD,
                     x: str | None = None) -> list[str]:
     """Lowest vs highest value of the swept parameter, paired by replication (common random
     numbers), per combination of the other varied parameters."""
-    from simsource.analysis.plots.sweep import (
-        SHARED,
-        choose_x,
-        group_label,
-        is_numeric,
-        other_varied,
-        varies,
-    )
-    from simsource.analysis.stats import paired_difference
-
     x = x or choose_x(sweep, design)
     if not is_numeric(sweep[x]) or not varies(sweep[x]):
         return []
@@ -306,16 +242,15 @@ def sweep_sentences(sweep: pd.DataFrame, design: Sequence[str],
             changes.append(f.change_text())
         if changes:
             prefix = f"With {where}, raising" if where else "Raising"
-            out.append(f"{prefix} {_bare(parameter_label(x))} from {fmt(float(lo_x))} to "
-                       f"{fmt(float(hi_x))} " + _join(changes) + ".")
+            out.append(f"{prefix} {_bare(parameter_label(x))} from "
+                       f"{formatting.number(float(lo_x))} to {formatting.number(float(hi_x))} "
+                       + _join(changes) + ".")
     return out
 
 
 def transfer_sentences(sweep: pd.DataFrame, design: Sequence[str], target: float = 0.9
                        ) -> list[str]:
     """The smallest team meeting the deadline in at least ``target`` of replications."""
-    from simsource.analysis.plots.sweep import SHARED, TEAM, group_label, truthy, varies
-
     if TEAM not in design or "transition_deadline_met" not in sweep.columns:
         return []
     keys = [True, False] if SHARED in design and varies(sweep[SHARED]) else [None]
@@ -327,14 +262,16 @@ def transfer_sentences(sweep: pd.DataFrame, design: Sequence[str], target: float
         who = "the transfer team" if k is None else f"a {group_label(SHARED, k)}"
         ok = p[p >= target]
         if ok.empty:
-            out.append(f"With {who}, no team size tried (up to {fmt(p.index.max())}) met "
-                       f"the deadline in {_pct(target)} of replications (best: "
-                       f"{_pct(p.max())} at {fmt(p.index[int(p.to_numpy().argmax())])}).")
+            best = p.index[int(p.to_numpy().argmax())]
+            out.append(f"With {who}, no team size tried (up to "
+                       f"{formatting.number(p.index.max())}) met the deadline in "
+                       f"{formatting.percent(target)} of replications (best: "
+                       f"{formatting.percent(p.max())} at {formatting.number(best)}).")
         else:
             size = ok.index.min()
-            out.append(f"With {who}, {fmt(size)} people were the smallest team that met "
-                       f"the deadline in at least {_pct(target)} of replications "
-                       f"({_pct(p[size])}).")
+            out.append(f"With {who}, {formatting.number(size)} people were the smallest team "
+                       f"that met the deadline in at least {formatting.percent(target)} of "
+                       f"replications ({formatting.percent(p[size])}).")
     return out
 
 
@@ -343,8 +280,6 @@ def transfer_sentences(sweep: pd.DataFrame, design: Sequence[str], target: float
 
 def summary_paragraphs(data: AnalysisData) -> list[str]:
     """The plain-language summary of a results folder, one paragraph per string."""
-    from simsource.analysis.stats import compare_table
-
     if data.kind == "sweep":
         assert data.sweep is not None
         return (sweep_sentences(data.sweep, data.design_columns)
@@ -356,8 +291,8 @@ def summary_paragraphs(data: AnalysisData) -> list[str]:
     comparison = data.comparison
     if comparison is None:
         frames = {s: reps[reps["scenario"] == s].drop(columns=["scenario"]) for s in names}
-        comparison = compare_table(frames, [k for k in KEY_KPIS if k in reps.columns])
-    kpis = [k for k in KEY_KPIS if k in set(comparison["kpi"])]
+        comparison = compare_table(frames, [k for k in HEADLINE if k in reps.columns])
+    kpis = compared_kpis(comparison)
     findings = findings_from_comparison(comparison, names, kpis)
     pairs = [[f for f in findings if f.other == other] for other in names[1:]]
     leads = [lead for lead in (pair_lead(p) for p in pairs) if lead]

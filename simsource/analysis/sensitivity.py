@@ -33,6 +33,7 @@ from typing import TYPE_CHECKING, Any, Literal
 import numpy as np
 from pydantic import BaseModel
 
+from simsource import formatting
 from simsource.errors import UserError
 
 if TYPE_CHECKING:
@@ -470,10 +471,7 @@ def analyse(params: Sequence[Param], method: str, x: np.ndarray, y: np.ndarray, 
 
 # ---- text and plot -------------------------------------------------------------------------
 def _fmt(v: float) -> str:
-    if not math.isfinite(v):
-        return "nan"
-    a = abs(v)
-    return f"{v:.3g}" if a >= 1000 or (a < 0.01 and v != 0) else f"{v:.3f}".rstrip("0").rstrip(".")
+    return formatting.number(v, missing="nan")
 
 
 def format_table(result: SensitivityResult) -> str:

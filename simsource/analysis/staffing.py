@@ -22,9 +22,11 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
-from scipy import stats as sps
 
+from simsource import formatting
+from simsource.analysis.stats import wilson
 from simsource.errors import UserError
+from simsource.model import catalogue
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -35,7 +37,7 @@ if TYPE_CHECKING:
     from simsource.scenario import Scenario
 
 STAFF_KEY = "coordination.staff"
-COST_KPIS: tuple[str, ...] = ("cost_total_msek_per_year", "cost_coordination_msek_per_year")
+COST_KPIS: tuple[str, ...] = catalogue.names(tag="staffing")
 OPERATORS: dict[str, Callable[[np.ndarray, float], np.ndarray]] = {
     ">=": np.greater_equal, "<=": np.less_equal, ">": np.greater, "<": np.less,
 }
@@ -75,18 +77,6 @@ def parse_target(text: str, known: Sequence[str] | None = None) -> Target:
 
         check_kpi(kpi, known, option="--target")
     return Target(kpi, op, num)
-
-
-def wilson(k: int, n: int, confidence: float = 0.95) -> tuple[float, float]:
-    """Wilson score interval of a proportion ``k / n`` (NaN for ``n == 0``)."""
-    if n <= 0:
-        return math.nan, math.nan
-    z = float(sps.norm.ppf(0.5 + confidence / 2.0))
-    p = k / n
-    denom = 1.0 + z * z / n
-    centre = (p + z * z / (2 * n)) / denom
-    half = z * math.sqrt(p * (1 - p) / n + z * z / (4 * n * n)) / denom
-    return max(0.0, centre - half), min(1.0, centre + half)
 
 
 # ---- the search ----------------------------------------------------------------------------
@@ -253,7 +243,7 @@ def find_staffing(sc: Scenario, target: Target | str, *, confidence: float = 0.9
 
 # ---- text and plot -------------------------------------------------------------------------
 def _num(v: float, d: int = 1) -> str:
-    return "nan" if not math.isfinite(v) else f"{v:.{d}f}"
+    return formatting.number(v, d, missing="nan")
 
 
 def format_levels(result: StaffingResult) -> str:
@@ -320,7 +310,8 @@ def describe(result: StaffingResult) -> list[str]:
         below = result.levels.get(lv.staff - 1)
         if below is not None:
             lines.append(f"  one fewer ({below.staff}): {below.met}/{below.n} = {below.share:.0%}")
-        for kpi, what in zip(COST_KPIS, ("total cost", "coordination staff cost"), strict=True):
+        for kpi in COST_KPIS:
+            what = catalogue.get(kpi).label
             if kpi in lv.means:
                 m, lo, hi = lv.means[kpi]
                 lines.append(f"  {what} at {lv.staff}: {m:.1f} MSEK/year (95 % CI "

@@ -1,4 +1,4 @@
-"""Pure logic of the teaching page: controls → scenario, small CRN batches, KPI cards, export.
+"""Pure logic of the teaching page: controls → scenario, and small CRN batches.
 
 Nothing here imports Streamlit, so every function is testable on its own. The page
 (:mod:`simsource.app.page`) only lays out widgets and calls these functions.
@@ -9,7 +9,10 @@ Nothing here imports Streamlit, so every function is testable on its own. The pa
 * :func:`run_batch` runs replications ``0..n-1`` with one root seed, in a process pool, exactly
   as ``simsource run FILE -n N --seed S`` does, so two settings run with the same seed share
   their random numbers (common random numbers) and a paired difference is fair.
-* :func:`kpi_cards` compares two batches KPI by KPI with a paired 95 % confidence interval.
+
+KPI cards are in :mod:`simsource.app.cards`, the scenario file and commands to reproduce a
+setting in :mod:`simsource.app.export`, and the diff between two settings is
+:func:`simsource.scenario.diff.diff`.
 """
 
 from __future__ import annotations
@@ -19,11 +22,9 @@ import functools
 import math
 import multiprocessing
 import os
-import re
-import shlex
 import tempfile
 import time
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Sequence
 from concurrent.futures import Future, ProcessPoolExecutor, as_completed
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -32,14 +33,9 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from simsource.analysis.stats import mean_ci, paired_difference
-from simsource.scenario import (
-    Scenario,
-    ScenarioError,
-    load_scenario,
-    parse_overrides,
-    scenario_toml,
-)
+from simsource import formatting
+from simsource.scenario import Scenario, ScenarioError, load_scenario
+from simsource.scenario.diff import Change
 from simsource.scenario.loader import builtin_names, scenarios_dir, validate_data, with_overrides
 from simsource.scenario.schema import DOMAINS, PARTNERSHIP_DIMENSIONS, PRESETS, RESPONSIBILITIES
 
@@ -49,10 +45,7 @@ DEFAULT_DEMO_YEARS = 3.0
 SOURCING = {"scenario": "as in the scenario", "single": "one supplier (like nacka-single)",
             "multi": "four suppliers (like nacka-multi)"}
 SOURCING_TEMPLATES = {"single": "nacka-single", "multi": "nacka-multi"}
-IDENTITY_KEYS = ("name", "title", "description")
-LABEL_KEYS = ("partnership.preset",)   # labels only: the five dimensions are what the model uses
 _EPS = 1e-9
-_BARE = re.compile(r"[A-Za-z0-9_-]+")
 
 
 # ---- starting points ---------------------------------------------------------------------------
@@ -250,53 +243,6 @@ def build(base: Scenario, c: Controls) -> Built:
 
 
 # ---- describing settings -----------------------------------------------------------------------
-def _flatten(data: Mapping[str, Any], prefix: str = "") -> dict[str, Any]:
-    out: dict[str, Any] = {}
-    for k, v in data.items():
-        key = f"{prefix}{k}"
-        if isinstance(v, Mapping) and v and k != "suppliers":
-            out.update(_flatten(v, key + "."))
-        elif isinstance(v, Mapping) and k == "suppliers":
-            out[key] = ", ".join(v)  # the supplier set by name
-            for name, sup in v.items():
-                out.update(_flatten(sup, f"{key}.{name}."))
-        else:
-            out[key] = v
-    return out
-
-
-def _fmt(v: Any) -> str:
-    if isinstance(v, bool):
-        return "on" if v else "off"
-    if isinstance(v, float):
-        return f"{v:g}"
-    if isinstance(v, list | tuple) and not v:
-        return "none"
-    return str(v)
-
-
-def scenario_diff(a: Scenario, b: Scenario) -> list[tuple[str, str, str]]:
-    """Parameters that differ from ``a`` to ``b``: ``(dotted key, a value, b value)``.
-
-    A change of the supplier set is one line (``suppliers``), not one per supplier field.
-    """
-    fa = _flatten(_strip_identity(a.model_dump(mode="json")))
-    fb = _flatten(_strip_identity(b.model_dump(mode="json")))
-    swapped = fa.get("suppliers") != fb.get("suppliers")
-    out = []
-    for key in sorted(set(fa) | set(fb), key=lambda k: (k.split(".")[0], k)):
-        if (swapped and key.startswith("suppliers.")) or key in LABEL_KEYS:
-            continue
-        va, vb = fa.get(key, "—"), fb.get(key, "—")
-        if _differs(va, vb):
-            out.append((key, _fmt(va), _fmt(vb)))
-    return out
-
-
-def _strip_identity(data: dict[str, Any]) -> dict[str, Any]:
-    return {k: v for k, v in data.items() if k not in IDENTITY_KEYS}
-
-
 def setting_key(sc: Scenario) -> str:
     """Identity of a setting for caching: the resolved parameters without name, title and the
     partnership preset label."""
@@ -305,69 +251,13 @@ def setting_key(sc: Scenario) -> str:
                                  "partnership": part}).model_dump_json()
 
 
-def label_for(sc: Scenario, changes: list[tuple[str, str, str]]) -> str:
-    """A short label: the scenario name and up to three changes."""
+def label_for(sc: Scenario, changes: Sequence[Change]) -> str:
+    """A short label: the scenario name and up to three changes (from :func:`diff`)."""
     if not changes:
         return sc.name
-    parts = [f"{k.split('.')[-1]}={vb}" for k, _, vb in changes[:3]]
+    parts = [f"{c.key.split('.')[-1]}={formatting.parameter(c.new)}" for c in changes[:3]]
     more = f" +{len(changes) - 3}" if len(changes) > 3 else ""
     return f"{sc.name}: {', '.join(parts)}{more}"
-
-
-# ---- export ------------------------------------------------------------------------------------
-def export_name(base_name: str, suffix: str = "whatif") -> str:
-    """A file-system-safe scenario name: ``<base>-<suffix>``."""
-    stem = "".join(ch if ch.isalnum() or ch in "-_" else "-" for ch in base_name).strip("-")
-    return f"{stem or 'scenario'}-{suffix}"
-
-
-def export_toml(sc: Scenario, name: str, *, seed: int, n: int, note: str = "") -> str:
-    """The resolved scenario as TOML, named ``name``, with the command that reproduces it."""
-    named = sc.model_copy(update={"name": name})
-    head = [f"# made on the simsource teaching page{': ' + note if note else ''}",
-            f"# reproduce: {run_command(f'{name}.toml', n=n, seed=seed)}"]
-    return "\n".join(head) + "\n" + scenario_toml(named)
-
-
-def _set_value(v: Any) -> str:
-    if isinstance(v, bool):
-        return "true" if v else "false"
-    if isinstance(v, float):
-        return repr(v)
-    if isinstance(v, list | tuple) and not v:
-        return "[]"
-    return str(v)
-
-
-def run_command(target: str, *, n: int, seed: int, overrides: Mapping[str, Any] | None = None
-                ) -> str:
-    """``simsource run TARGET -n N --seed S [--set k=v ...]`` (shell-quoted)."""
-    parts = ["simsource", "run", target, "-n", str(n), "--seed", str(seed)]
-    for key, value in (overrides or {}).items():
-        parts += ["--set", f"{key}={_set_value(value)}"]
-    return shlex.join(parts)
-
-
-def compare_command(targets: Iterable[str], *, n: int, seed: int) -> str:
-    return shlex.join(["simsource", "compare", *targets, "-n", str(n), "--seed", str(seed)])
-
-
-def set_command_possible(base_ref: str | None, built: Built) -> bool:
-    """Whether ``simsource run <built-in> --set ...`` reproduces the setting exactly.
-
-    Checked by loading it the way the CLI does: some overrides (e.g. one idea source's rate on
-    a file that leaves the sources at their defaults) resolve differently from the page.
-    """
-    if base_ref is None or base_ref not in builtin_names() or built.sourcing_switched:
-        return False
-    if not all(_BARE.fullmatch(name) for name in built.scenario.suppliers):
-        return False
-    try:
-        again = load_scenario(base_ref, parse_overrides(
-            [f"{k}={_set_value(v)}" for k, v in built.overrides.items()]))
-    except ScenarioError:
-        return False
-    return setting_key(again) == setting_key(built.scenario)
 
 
 # ---- running batches ---------------------------------------------------------------------------
@@ -505,128 +395,3 @@ def run_batch(sc: Scenario, seed: int = DEFAULT_SEED, n: int = DEFAULT_REPLICATI
     t0 = time.perf_counter()
     outs = run_reps(sc.model_dump_json(), seed, range(n), jobs=jobs, progress=progress)
     return assemble(sc, seed, outs, time.perf_counter() - t0)
-
-
-# ---- KPI cards ---------------------------------------------------------------------------------
-@dataclass(frozen=True)
-class Card:
-    kpi: str
-    label: str
-    fmt: str            # "num1", "num0", "pct", "msek"
-    better: int         # +1 higher is better, -1 lower is better, 0 neither
-    help: str
-
-
-CARDS: tuple[Card, ...] = (
-    Card("innovations_per_year", "Innovations / year", "num1", +1,
-         "Ideas implemented per year after the warm-up (the end of the funnel, Fig. 5)."),
-    Card("innovations_business_per_year", "Business innovations / year", "num1", +1,
-         "Implemented innovations in business development (VU, Fig. 4 column 2)."),
-    Card("lead_time_days_median", "Lead time (days)", "num0", -1,
-         "Median working days from idea to implemented innovation."),
-    Card("coordinator_utilisation", "Coordinator utilisation", "pct", 0,
-         "Share of the coordinators' time that is busy; near 100 % means ideas queue."),
-    Card("operations_share_of_unit_effort", "Operations share of work", "pct", -1,
-         "Share of coordinator work that goes to incidents and supplier governance (sourcing "
-         "logic) rather than innovation."),
-    Card("between_chairs_per_year", "Incidents between chairs", "num1", -1,
-         "Cross-supplier incidents per year that waited too long for someone to coordinate them."),
-    Card("cost_total_msek_per_year", "Total cost, MSEK / year", "msek", -1,
-         "Operations fees + coordinators + consultants + innovation projects + partnership + "
-         "transfer."),
-    Card("benefit_msek_per_year", "Benefit, MSEK / year", "msek", +1,
-         "Yearly value of the innovations implemented so far."),
-)
-TRANSFER_CARD = Card("transition_deadline_met", "Transfer deadline met", "pct", +1,
-                     "Share of replications in which every system moved before the deadline.")
-
-
-def fmt_value(value: float, fmt: str) -> str:
-    if math.isnan(value):
-        return "–"
-    if fmt == "pct":
-        return f"{value * 100:.0f} %"
-    if fmt == "num0":
-        return f"{value:.0f}"
-    return f"{value:.1f}"
-
-
-def fmt_delta(value: float, fmt: str) -> str:
-    if math.isnan(value):
-        return "–"
-    if fmt == "pct":
-        return f"{value * 100:+.1f} pp"
-    if fmt == "num0":
-        return f"{value:+.0f}"
-    return f"{value:+.1f}"
-
-
-@dataclass(frozen=True)
-class CardValue:
-    card: Card
-    current: float
-    baseline: float
-    diff: float
-    low: float
-    high: float
-    n: int
-
-    @property
-    def clear(self) -> bool:
-        """The 95 % CI of the paired difference excludes zero."""
-        return not math.isnan(self.low) and (self.low > 0 or self.high < 0)
-
-    @property
-    def verdict(self) -> str:
-        if math.isnan(self.diff) or (self.diff == 0 and self.low == self.high):
-            return "no change"
-        if not self.clear:
-            return "no clear change"
-        if self.card.better == 0:
-            return "higher" if self.diff > 0 else "lower"
-        return "better" if self.diff * self.card.better > 0 else "worse"
-
-    @property
-    def value_text(self) -> str:
-        return fmt_value(self.current, self.card.fmt)
-
-    @property
-    def delta_text(self) -> str | None:
-        """The difference as shown on the card; None when there is no difference at all."""
-        if math.isnan(self.diff) or self.verdict == "no change":
-            return None
-        return fmt_delta(self.diff, self.card.fmt)
-
-    @property
-    def ci_text(self) -> str:
-        if math.isnan(self.low):
-            return f"baseline {fmt_value(self.baseline, self.card.fmt)}"
-        return (f"baseline {fmt_value(self.baseline, self.card.fmt)}; difference 95 % CI "
-                f"[{fmt_delta(self.low, self.card.fmt)}, {fmt_delta(self.high, self.card.fmt)}]"
-                f" — {self.verdict}")
-
-
-def cards_for(transfer: bool) -> tuple[Card, ...]:
-    return (*CARDS, TRANSFER_CARD) if transfer else CARDS
-
-
-def kpi_cards(baseline: BatchResult, current: BatchResult,
-              cards: Iterable[Card] = CARDS) -> list[CardValue]:
-    """Each card: current mean, baseline mean and the paired difference (current − baseline)
-    with its 95 % CI over the replications both batches share (same seed: CRN)."""
-    if baseline.seed != current.seed:
-        raise ValueError("baseline and current must use the same seed (common random numbers)")
-    common = baseline.kpis.index.intersection(current.kpis.index)
-    out = []
-    for card in cards:
-        if card.kpi not in baseline.kpis or card.kpi not in current.kpis:
-            nan = math.nan
-            out.append(CardValue(card, current.mean(card.kpi), baseline.mean(card.kpi),
-                                 nan, nan, nan, 0))
-            continue
-        a = baseline.kpis.loc[common, card.kpi].to_numpy(dtype=np.float64)
-        b = current.kpis.loc[common, card.kpi].to_numpy(dtype=np.float64)
-        d = paired_difference(a, b)
-        out.append(CardValue(card, mean_ci(b).mean, mean_ci(a).mean, d.mean, d.low, d.high,
-                             d.n))
-    return out

@@ -2,22 +2,26 @@
 
 Start it with ``simsource app`` (or ``make app``); it binds to 127.0.0.1 and needs nothing from
 the internet. All logic lives in :mod:`simsource.app.logic` (scenario from controls, CRN
-batches, KPI cards, export), :mod:`simsource.app.story` (one idea's story),
-:mod:`simsource.app.figures` and :mod:`simsource.app.exercises`; this script lays out widgets.
+batches), :mod:`simsource.app.cards` (KPI cards, overload warning), :mod:`simsource.app.export`,
+:mod:`simsource.app.story` (one idea's story), :mod:`simsource.app.figures` and
+:mod:`simsource.app.exercises`; this script lays out the sidebar and the page, and
+:mod:`simsource.app.views` the result tabs.
 """
 
 from __future__ import annotations
 
 import hashlib
 import time
-from typing import Any, Literal
+from typing import Any
 
 import streamlit as st
 
-from simsource.app import exercises, figures, logic, story
+from simsource import formatting
+from simsource.app import cards, logic, views
 from simsource.app.texts import HELP
 from simsource.errors import UserError
 from simsource.scenario import Scenario
+from simsource.scenario.diff import diff
 from simsource.scenario.schema import DOMAINS, PARTNERSHIP_DIMENSIONS, RESPONSIBILITIES
 
 UPLOAD = "upload a scenario file…"
@@ -212,113 +216,6 @@ def choose_base() -> tuple[Scenario, str | None, str]:
     return sc, None, f"upload:{up.name}:{hashlib.sha256(content).hexdigest()[:12]}"
 
 
-# ---- results -----------------------------------------------------------------------------------
-def show_cards(base: logic.BatchResult, cur: logic.BatchResult, transfer: bool) -> None:
-    values = logic.kpi_cards(base, cur, logic.cards_for(transfer))
-    for row in range(0, len(values), 4):
-        cols = st.columns(4)
-        for col, v in zip(cols, values[row:row + 4], strict=False):
-            colour: Literal["normal", "inverse", "off"] = (
-                "normal" if v.card.better > 0 else "inverse" if v.card.better < 0 else "off")
-            with col:
-                st.metric(v.card.label, v.value_text, v.delta_text, delta_color=colour,
-                          help=v.card.help, border=True)
-                st.caption(v.ci_text)
-
-
-def show_charts(base: logic.BatchResult, cur: logic.BatchResult, bl: str, cl: str) -> None:
-    a, b = st.columns(2)
-    with a:
-        st.pyplot(figures.funnel_figure(base, cur, bl, cl), clear_figure=True)
-        st.caption("Ideas per year reaching each step of the funnel (Fig. 5).")
-        st.pyplot(figures.cost_figure(base, cur, bl, cl), clear_figure=True)
-        st.caption("Yearly costs by component (mean over replications).")
-    with b:
-        st.pyplot(figures.load_figure(base, cur, bl, cl), clear_figure=True)
-        st.caption("Share of coordinator time used per month (mean over replications); the "
-                   "operations part is incident triage and supplier governance.")
-        st.pyplot(figures.ambition_figure(base, cur, bl, cl), clear_figure=True)
-        st.caption("Ambition (target) against capacity (realised innovations, 95 % CI). "
-                   "Below the diagonal the ambition is beyond the organisation's capacity.")
-
-
-def show_story(cur: logic.BatchResult, base: logic.BatchResult, sc: Scenario) -> None:
-    owners: dict[str, str] = {str(a): sc.owner_of(a) for a in sc.scenario.areas}
-    picks = story.pick_ideas(cur.events, cur.warmup_days)
-    st.markdown("One replication of the **current setting**, told from its event log. Days are "
-                "working days since the start of the simulation (20 a month).")
-    cols = st.columns(2)
-    for col, (kind, title) in zip(cols, (("implemented", "An idea that was implemented"),
-                                         ("dropped", "An idea that was dropped")), strict=True):
-        with col:
-            st.subheader(title)
-            if kind not in picks:
-                st.write("None in this replication.")
-                continue
-            st.caption(f"Idea #{picks[kind]}, a typical one (median time in the funnel).")
-            st.markdown("\n".join(f"- {line}" for line in story.story(cur.events, picks[kind],
-                                                                       owners)))
-    fates = story.fates(cur.events)
-    if not fates:
-        return
-    with st.expander("Tell the story of another idea"):
-        ids = sorted(fates)
-        later = [i for i in ids if fates[i].created >= cur.warmup_days and i not in
-                 picks.values()]
-        pick = st.number_input("Idea number", min_value=ids[0], max_value=ids[-1],
-                               value=(later or ids)[0], step=1,
-                               help="Ideas are numbered in the order they were created.")
-        lines = story.story(cur.events, int(pick), owners)
-        st.markdown("\n".join(f"- {line}" for line in lines) or "No such idea.")
-        base_lines = story.story(base.events, int(pick), owners)
-        if base_lines:
-            st.markdown(f"**Idea #{int(pick)} in the baseline run** (same random numbers; "
-                        "the same idea when the idea sources are unchanged):")
-            st.markdown("\n".join(f"- {line}" for line in base_lines))
-
-
-def show_export(cur_sc: Scenario, base_sc: Scenario, built: logic.Built, base_ref: str | None,
-                base_name: str, seed: int, n: int) -> None:
-    name = logic.export_name(base_name)
-    bname = logic.export_name(base_name, "baseline")
-    if bname == name:
-        bname += "-baseline"
-    years = cur_sc.scenario.years
-    st.markdown(f"The current setting as a scenario file, with **{years:g} simulated years** "
-                f"({cur_sc.scenario.warmup_years:g} warm-up) as on this page. A planner "
-                "reproduces the class result exactly with the command below.")
-    text = logic.export_toml(cur_sc, name, seed=seed, n=n, note=f"based on {base_name}")
-    st.download_button(f"Download {name}.toml", text, file_name=f"{name}.toml",
-                       mime="application/toml", key="download_current")
-    st.code(logic.run_command(f"{name}.toml", n=n, seed=seed), language="bash")
-    if logic.set_command_possible(base_ref, built):
-        st.markdown("Or, without the file, from the built-in scenario:")
-        st.code(logic.run_command(str(base_ref), n=n, seed=seed, overrides=built.overrides),
-                language="bash")
-    st.markdown("Baseline and current side by side (paired, same seed):")
-    btext = logic.export_toml(base_sc, bname, seed=seed, n=n, note="the pinned baseline")
-    st.download_button(f"Download {bname}.toml", btext, file_name=f"{bname}.toml",
-                       mime="application/toml", key="download_baseline")
-    st.code(logic.compare_command([f"{bname}.toml", f"{name}.toml"], n=n, seed=seed),
-            language="bash")
-    with st.expander("Show the scenario file"):
-        st.code(text, language="toml")
-
-
-def show_exercises() -> None:
-    pack = exercises.list_exercises()
-    if not pack:
-        st.write("No exercise pack found (scenarios/exercises/).")
-        return
-    st.markdown("Each exercise: choose its first scenario under *Start from* (`exercises/…`), "
-                "run, pin it as the baseline, then change what the worksheet says.")
-    for e in pack:
-        with st.expander(e.title):
-            st.markdown(e.student_text)
-            if st.toggle("Show the teacher's note", key=f"note_{e.number}"):
-                st.markdown(e.teacher_note)
-
-
 # ---- the page ----------------------------------------------------------------------------------
 def main() -> None:
     st.set_page_config(page_title="simsource — what if?", layout="wide")
@@ -343,7 +240,7 @@ def main() -> None:
                  "\n".join(f"- {line}" for line in exc.problems))
         st.stop()
     current = built.scenario
-    cur_changes = logic.scenario_diff(neutral, current)
+    cur_changes = diff(neutral, current)
     ss.current_info = {"json": current.model_dump_json(), "name": base.name,
                        "label": logic.label_for(base, cur_changes)}
     pinned = ss.get("baseline")
@@ -370,10 +267,11 @@ def main() -> None:
     if base_sc.scenario.years != years:
         st.warning(f"The baseline simulates {base_sc.scenario.years:g} years, the current "
                    f"setting {years:g}: pin again after changing the years.")
-    changes = logic.scenario_diff(base_sc, current)
+    changes = diff(base_sc, current)
     with st.expander(f"Changes from the baseline ({len(changes)})", expanded=bool(changes)):
         if changes:
-            st.markdown("\n".join(f"- `{k}`: {a} → **{b}**" for k, a, b in changes))
+            st.markdown("\n".join(f"- `{c.key}`: {formatting.parameter(c.old)} → "
+                                   f"**{formatting.parameter(c.new)}**" for c in changes))
         else:
             st.write("None — change a control in the sidebar.")
 
@@ -403,21 +301,21 @@ def main() -> None:
             b, c = res["base"], res["cur"]
             st.caption(f"Last run took {b.seconds:.1f} s for the baseline and {c.seconds:.1f} s "
                        "for the current setting (settings already run come from the cache).")
-            transfer = any("transition_deadline_met" in r.kpis
-                           and bool(r.kpis["transition_deadline_met"].notna().any())
-                           for r in (b, c))
-            show_cards(b, c, transfer)
-            show_charts(b, c, res["base_label"], res["cur_label"])
+            for line in cards.overload_warnings({f"The baseline ({res['base_label']})": b,
+                                                 f"The current setting ({res['cur_label']})": c}):
+                st.warning(line, icon="⚠️")
+            views.show_cards(b, c)
+            views.show_charts(b, c, res["base_label"], res["cur_label"])
     with tabs[1]:
         if res is None:
             st.info("Press **Run** first.")
         else:
-            show_story(res["cur"], res["base"], Scenario.model_validate_json(res["cur_json"]))
+            views.show_story(res["cur"], res["base"], Scenario.model_validate_json(res["cur_json"]))
     with tabs[2]:
-        show_export(current, base_sc, built, base_ref, base.name if not pinned else base_name,
-                    seed, n)
+        views.show_export(current, base_sc, built, base_ref,
+                          base.name if not pinned else base_name, seed, n)
     with tabs[3]:
-        show_exercises()
+        views.show_exercises()
 
 
 if __name__ == "__main__":  # Streamlit runs the script as __main__; worker processes

@@ -13,6 +13,8 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from simsource.formatting import number as num
+
 STAGE_WORDS = {
     "screening": "screening (a coordinator judges whether the idea is worth pursuing)",
     "matching": "matching (a coordinator and the business need owner clarify the need)",
@@ -96,7 +98,7 @@ def pick_ideas(events: Iterable[Mapping[str, Any]], after_day: float = 0.0) -> d
 
 
 def _day(t: float) -> str:
-    return f"day {t:.0f} (month {int(t // 20) + 1})"
+    return f"day {num(t, 0)} (month {int(t // 20) + 1})"
 
 
 def _source(src: str) -> str:
@@ -141,24 +143,24 @@ def story(events: Iterable[Mapping[str, Any]], idea_id: int,
             waited["transfer"] += d
             lines.append(f"{_day(t).capitalize()}: all innovation work is on hold until the "
                          "transfer of systems to the new suppliers is finished"
-                         f"{f' — it waits {d:.0f} days' if d > 0 else ''}.")
+                         f"{f' — it waits {num(d, 0)} days' if d > 0 else ''}.")
         elif ev == "waits":
             d = _num(detail)
             waited["sync"] += d
             lines.append(f"{_day(t).capitalize()}: information moves in batches, so it waits "
-                         f"{d:.0f} days for the next sync point before the next stage.")
+                         f"{num(d, 0)} days for the next sync point before the next stage.")
         elif ev == "escalated":
             d = _num(detail)
             waited["meeting"] += d
             lines.append(f"{_day(t).capitalize()}: the unit lacks the mandate to decide — the "
-                         f"idea is escalated and waits {d:.0f} days for the line "
+                         f"idea is escalated and waits {num(d, 0)} days for the line "
                          "organisation's meeting.")
         elif ev == "rejected":
             lines.append(f"{_day(t).capitalize()}: the line organisation says no.")
         elif ev == "funded":
             d = _num(detail)
             waited["budget"] += d
-            lines.append(f"{_day(t).capitalize()}: it waits {d:.0f} days for money in the "
+            lines.append(f"{_day(t).capitalize()}: it waits {num(d, 0)} days for money in the "
                          "innovation budget.")
         elif ev.startswith("passes "):
             s = ev.removeprefix("passes ")
@@ -167,7 +169,7 @@ def story(events: Iterable[Mapping[str, Any]], idea_id: int,
             queue = (" (queueing for a free coordinator included)"
                      if s in ("screening", "matching") else "")
             lines.append(f"{_day(t).capitalize()}: passes {STAGE_WORDS.get(s, s)} after "
-                         f"{_num(detail):.1f} days in that stage{queue}.")
+                         f"{num(_num(detail), 1)} days in that stage{queue}.")
         elif ev.startswith("dropped at "):
             s = ev.removeprefix("dropped at ")
             why = {"screening": "not relevant enough for the business's needs",
@@ -175,13 +177,13 @@ def story(events: Iterable[Mapping[str, Any]], idea_id: int,
                    "decision": "no go-ahead",
                    "project": "the project did not deliver"}.get(s, "")
             lines.append(f"**{_day(t).capitalize()}**: dropped at {STAGE_WORDS.get(s, s)} "
-                         f"after {_num(detail):.1f} days{' — ' + why if why else ''}.")
+                         f"after {num(_num(detail), 1)} days{' — ' + why if why else ''}.")
             end = ("dropped", t)
         elif ev == "implemented":
             m = re.search(r"value ([\d.]+) MSEK/year", detail)
-            value = f", worth {float(m.group(1)):.2f} MSEK a year" if m else ""
+            value = f", worth {num(float(m.group(1)), 2)} MSEK a year" if m else ""
             proj = next((x for x in evs if x["event"] == "enters project"), None)
-            dur = f" after {t - float(proj['time']):.0f} days of project work" if proj else ""
+            dur = f" after {num(t - float(proj['time']), 0)} days of project work" if proj else ""
             lines.append(f"**{_day(t).capitalize()}**: implemented{dur}{value}.")
             end = ("implemented", t)
         else:
@@ -189,11 +191,11 @@ def story(events: Iterable[Mapping[str, Any]], idea_id: int,
     total = (end[1] if end else float(evs[-1]["time"])) - created
     what = {"transfer": "for the transfer to finish", "sync": "for sync points",
             "meeting": "for the line organisation", "budget": "for budget"}
-    waits = [f"{v:.0f} days waiting {what[k]}" for k, v in waited.items() if v >= 0.5]
+    waits = [f"{num(v, 0)} days waiting {what[k]}" for k, v in waited.items() if v >= 0.5]
     of_which = f", of which {', '.join(waits)}" if waits else ""
     if end is None:
-        lines.append(f"In all: still in the funnel {total:.0f} days after it was created"
+        lines.append(f"In all: still in the funnel {num(total, 0)} days after it was created"
                      f"{of_which}.")
     else:
-        lines.append(f"In all: {total:.0f} working days from idea to {end[0]}{of_which}.")
+        lines.append(f"In all: {num(total, 0)} working days from idea to {end[0]}{of_which}.")
     return lines

@@ -1,18 +1,25 @@
 """The ``simsource`` command line: a thin click layer over the library.
 
-Each group of commands lives in its own module and registers itself on :data:`main`. Heavy
-libraries (pandas, matplotlib, pyarrow, streamlit, dask) are imported inside commands only, so
-``simsource --help`` starts fast.
+:data:`main` is a lazy group (click's documented ``LazyGroup`` pattern, "Complex Applications
+→ Lazily Loading Subcommands"): each command lives in its own module, which is imported only
+when that command runs or shows its help. ``simsource --help`` lists the commands from
+:data:`COMMANDS` without importing any of them, so it loads click and nothing heavy.
+Command modules import the library inside the command bodies (click's "further deferring
+imports"), so ``simsource run --help`` stays fast too; the library modules themselves use
+plain top-level imports.
 """
 
 from __future__ import annotations
 
+import importlib
+import os
 import sys
-from typing import Any
+from collections.abc import Mapping
+from typing import Any, NamedTuple
 
 import click
 
-from simsource import __version__
+from simsource.errors import UserError
 
 
 class UsageProblem(Exception):
@@ -23,7 +30,90 @@ class UsageProblem(Exception):
         super().__init__("\n".join(self.problems))
 
 
-class SimsourceGroup(click.Group):
+class Lazy(NamedTuple):
+    """Where a command lives (``module:attribute``) and its one-line summary for the group's
+    help (the first paragraph of the command's docstring; a test keeps them equal)."""
+
+    target: str
+    summary: str
+
+
+#: every command, in the order ``simsource --help`` lists them
+COMMANDS: dict[str, Lazy] = {
+    "run": Lazy("simsource.cli.experiment_cmds:run_cmd",
+                "Run N replications of a scenario in parallel; write a results folder and print "
+                "a summary."),
+    "compare": Lazy("simsource.cli.experiment_cmds:compare_cmd",
+                    "Compare scenarios with common random numbers: each one's mean and 95 % CI, "
+                    "and the paired difference to the first with its CI and Holm-corrected "
+                    "p-value."),
+    "sweep": Lazy("simsource.cli.experiment_cmds:sweep_cmd",
+                  "Run a scenario over a design of parameter values (common random numbers at "
+                  "every point)."),
+    "staff": Lazy("simsource.cli.analysis_sa_cmds:staff_cmd",
+                  "How many coordinators are needed? The smallest coordination.staff for which "
+                  "TARGET holds in at least --confidence of the replications, its cost, and the "
+                  "curve."),
+    "sensitivity": Lazy("simsource.cli.analysis_sa_cmds:sensitivity_cmd",
+                        "Which parameters drive a KPI? Morris or Sobol sensitivity analysis "
+                        "(SALib) over the plausible ranges the scenario schema declares."),
+    "plot": Lazy("simsource.cli.analysis_cmds:plot_cmd",
+                 "Draw the figures of a results folder from `run`, `compare` or `sweep`."),
+    "report": Lazy("simsource.cli.analysis_cmds:report_cmd",
+                   "Write one self-contained HTML report (figures embedded, no network needed "
+                   "to view): what was run, key results with 95 % CIs, differences between "
+                   "scenarios, a plain-language summary, every figure and a STRESS-DES "
+                   "reproducibility section."),
+    "kpis": Lazy("simsource.cli.kpi_cmds:kpis_cmd",
+                 "List every KPI the model reports, with its unit and meaning."),
+    "scenarios": Lazy("simsource.cli.scenario_cmds:scenarios_cmd",
+                      "List the built-in scenarios (name and title)."),
+    "validate": Lazy("simsource.cli.scenario_cmds:validate_cmd",
+                     "Check scenario files; print one line per problem (exit 2 if any)."),
+    "show": Lazy("simsource.cli.scenario_cmds:show_cmd",
+                 "Print the fully resolved scenario as TOML, every default filled in."),
+    "app": Lazy("simsource.cli.app_cmds:app_cmd",
+                "Start the teaching what-if page (Streamlit) on http://HOST:PORT; Ctrl-C stops "
+                "it."),
+}
+
+
+class LazyGroup(click.Group):
+    """A group whose commands are imported on first use (click's documented pattern), and
+    whose help lists them from their registered summaries without importing them."""
+
+    def __init__(self, *args: Any, lazy_subcommands: Mapping[str, Lazy] | None = None,
+                 **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.lazy_subcommands = dict(lazy_subcommands or {})
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        return [*self.lazy_subcommands, *super().list_commands(ctx)]
+
+    def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
+        if cmd_name in self.lazy_subcommands:
+            return self._lazy_load(cmd_name)
+        return super().get_command(ctx, cmd_name)
+
+    def _lazy_load(self, cmd_name: str) -> click.Command:
+        module, attr = self.lazy_subcommands[cmd_name].target.split(":")
+        cmd = getattr(importlib.import_module(module), attr)
+        if not isinstance(cmd, click.Command):
+            raise TypeError(f"{module}:{attr} is not a click command")
+        return cmd
+
+    def format_commands(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
+        limit = formatter.width - 6 - max(len(n) for n in self.list_commands(ctx))
+        # a stand-in command with the summary as its help shortens it exactly as click would
+        rows = [(name, click.Command(name, help=lazy.summary).get_short_help_str(limit))
+                for name, lazy in self.lazy_subcommands.items()]
+        rows += [(name, cmd.get_short_help_str(limit)) for name, cmd in self.commands.items()]
+        if rows:
+            with formatter.section("Commands"):
+                formatter.write_dl(rows)
+
+
+class SimsourceGroup(LazyGroup):
     """Turns user errors into clear lines with exit 2 and internal errors into exit 1."""
 
     def invoke(self, ctx: click.Context) -> Any:
@@ -36,6 +126,9 @@ class SimsourceGroup(click.Group):
             click.echo("interrupted: what was written so far is kept; run the same command "
                        "again to continue", err=True)
             sys.exit(130)
+        except BrokenPipeError:  # e.g. `simsource kpis | head`: the reader has gone
+            os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+            sys.exit(1)
         except Exception as exc:
             problems = _user_problems(exc)
             if problems is not None:
@@ -50,8 +143,6 @@ class SimsourceGroup(click.Group):
 
 
 def _user_problems(exc: BaseException) -> list[str] | None:
-    from simsource.errors import UserError
-
     if isinstance(exc, UsageProblem):
         return exc.problems
     if isinstance(exc, UserError):
@@ -59,28 +150,14 @@ def _user_problems(exc: BaseException) -> list[str] | None:
     return None
 
 
-@click.group(cls=SimsourceGroup, context_settings={"help_option_names": ["-h", "--help"]})
-@click.version_option(__version__, prog_name="simsource")
+@click.group(cls=SimsourceGroup, lazy_subcommands=COMMANDS,
+             context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(package_name="simsource", prog_name="simsource")
 @click.option("--debug", is_flag=True, help="Show tracebacks of internal errors.")
 def main(debug: bool) -> None:
     """simsource — simulate single- vs multi-sourced public IT and the innovation it delivers.
 
     Scenarios are TOML files or built-in names (see `simsource scenarios`); override any
-    parameter with --set KEY=VALUE (e.g. --set coordination.staff=24).
+    parameter with --set KEY=VALUE (e.g. --set coordination.staff=24). `simsource kpis`
+    lists what every command reports.
     """
-
-
-def _register() -> None:
-    import importlib
-
-    modules = ("scenario_cmds", "experiment_cmds", "analysis_cmds", "analysis_sa_cmds",
-               "app_cmds", "dask_cmds")
-    for mod in modules:
-        try:
-            importlib.import_module(f"simsource.cli.{mod}")
-        except ModuleNotFoundError as exc:
-            if exc.name != f"simsource.cli.{mod}":
-                raise
-
-
-_register()

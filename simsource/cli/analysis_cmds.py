@@ -1,6 +1,6 @@
 """``simsource plot | report``: figures and a self-contained HTML report of a results folder.
 
-pandas and matplotlib are imported inside the commands, so ``simsource --help`` stays fast.
+pandas and matplotlib are imported inside the commands, so ``simsource plot --help`` stays fast.
 """
 
 from __future__ import annotations
@@ -9,13 +9,13 @@ from pathlib import Path
 
 import click
 
-from simsource.analysis.plots import KINDS
-from simsource.cli import UsageProblem, main
+from simsource.analysis.kinds import KIND_TEXTS as KINDS
+from simsource.cli import UsageProblem
 
-_KIND_HELP = "; ".join(f"{name}: {k.what}" for name, k in KINDS.items())
+_KIND_HELP = "; ".join(f"{name}: {what}" for name, what in KINDS.items())
 
 
-@main.command("plot")
+@click.command("plot")
 @click.argument("results", type=click.Path(path_type=Path), metavar="RESULTS")
 @click.option("--kind", type=click.Choice(list(KINDS)), default=None,
               help=f"Only this kind (default: every kind that applies). {_KIND_HELP}.")
@@ -52,7 +52,7 @@ def plot_cmd(results: Path, kind: str | None, output: Path | None, kpis: tuple[s
         click.echo(f"wrote {path}")
 
 
-@main.command("report")
+@click.command("report")
 @click.argument("results", type=click.Path(path_type=Path), metavar="RESULTS")
 @click.option("-o", "--output", type=click.Path(path_type=Path), default=None,
               metavar="FILE.html", help="Where to write the report (default: RESULTS/report.html).")

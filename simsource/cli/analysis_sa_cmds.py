@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Any
 
 import click
 
-from simsource.cli import UsageProblem, main
+from simsource.cli import UsageProblem
 from simsource.cli.scenario_cmds import set_option
 
 if TYPE_CHECKING:
@@ -69,7 +69,7 @@ def _write_json(path: Path, data: dict[str, Any]) -> None:
     path.write_text(json.dumps(data, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
 
 
-@main.command("sensitivity")
+@click.command("sensitivity")
 @click.argument("scenario", metavar="FILE_OR_NAME")
 @click.option("--method", type=click.Choice(["morris", "sobol"]), default="morris",
               show_default=True, help="Morris screening (cheap) or Sobol indices (thorough).")
@@ -160,7 +160,7 @@ def sensitivity_cmd(scenario: str, method: str, params: str | None, samples: int
     click.echo(f"wrote {folder}/sensitivity.csv, sensitivity.png, points.csv, sensitivity.json")
 
 
-@main.command("staff")
+@click.command("staff")
 @click.argument("scenario", metavar="FILE_OR_NAME")
 @click.option("--target", required=True, metavar="'KPI>=X'",
               help="What must hold in a replication: KPI>=X, KPI<=X, KPI>X or KPI<X, e.g. "

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import click
 
-from simsource.cli import UsageProblem, main
+from simsource.cli import UsageProblem
 
 INSTALL_HINT = "streamlit is not installed: pip install 'simsource[app]'"
 
@@ -28,7 +28,7 @@ def streamlit_command(host: str, port: int) -> list[str]:
             "--client.toolbarMode", "minimal", "--server.fileWatcherType", "none"]
 
 
-@main.command("app")
+@click.command("app")
 @click.option("--port", type=click.IntRange(1, 65535), default=8501, show_default=True,
               help="Port to serve the page on.")
 @click.option("--host", default="127.0.0.1", show_default=True,

@@ -13,11 +13,13 @@ from typing import TYPE_CHECKING, Any
 
 import click
 
-from simsource.cli import UsageProblem, main
+from simsource.cli import UsageProblem
 from simsource.cli.scenario_cmds import load_with_sets, set_option
 
 if TYPE_CHECKING:
     from collections.abc import Callable
+
+    import pandas as pd
 
     from simsource.experiment.backend import Backend
 
@@ -72,6 +74,19 @@ def _batch_options(f: Callable[..., Any]) -> Callable[..., Any]:
     return f
 
 
+def _warn_overloaded(table: pd.DataFrame, scenario: str | None = None) -> None:
+    """Print the catalogue's overload warning for each scenario of a summary (``scenario``
+    names it) or comparison table whose funnel is mostly unstable; nothing for results
+    without ``funnel_stable``."""
+    from simsource.model import catalogue
+
+    rows = table[table["kpi"] == catalogue.STABILITY_KPI]
+    for r in rows.to_dict("records"):
+        name = scenario if scenario is not None else str(r["scenario"])
+        if catalogue.is_overloaded(float(r["mean"])):
+            _warn(catalogue.overload_warning(name, float(r["mean"])))
+
+
 def _print_summary(out: Path, title: str) -> None:
     import pandas as pd
 
@@ -81,7 +96,7 @@ def _print_summary(out: Path, title: str) -> None:
     click.echo(summary_table(pd.read_csv(out / "summary.csv")))
 
 
-@main.command("run")
+@click.command("run")
 @click.argument("scenario", metavar="FILE_OR_NAME")
 @_batch_options
 @click.option("--precision", type=float, default=None, metavar="P",
@@ -139,6 +154,9 @@ def run_cmd(scenario: str, replications: int | None, seed: int | None, jobs: int
             click.echo(warning, err=True)
         else:
             _warn(warning)
+    import pandas as pd
+
+    _warn_overloaded(pd.read_csv(out / "summary.csv"), sc.name)
     if quiet:
         click.echo(str(out))
 
@@ -148,7 +166,7 @@ def _is_results_dir(arg: str) -> bool:
     return p.is_dir() and ((p / "manifest.json").is_file() or (p / "compare.json").is_file())
 
 
-@main.command("compare")
+@click.command("compare")
 @click.argument("sources", nargs=-1, required=True, metavar="SCENARIO_OR_DIR...")
 @_batch_options
 def compare_cmd(sources: tuple[str, ...], replications: int | None, seed: int | None,
@@ -181,6 +199,7 @@ def compare_cmd(sources: tuple[str, ...], replications: int | None, seed: int | 
                             backend=be, command=_command(), warn=_warn)
     from simsource.experiment.compare import default_out
 
+    _warn_overloaded(table)
     where = out or default_out(list(dict.fromkeys(table["scenario"])))
     if quiet:
         click.echo(str(where))
@@ -189,7 +208,7 @@ def compare_cmd(sources: tuple[str, ...], replications: int | None, seed: int | 
     click.echo(comparison_table(table))
 
 
-@main.command("sweep")
+@click.command("sweep")
 @click.argument("scenario", metavar="FILE_OR_NAME")
 @click.option("--vary", "vary", multiple=True, required=True, metavar="KEY=VALUES",
               help="A parameter and its values: a,b,c or start:stop:step (stop included when "

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import click
 
-from simsource.cli import UsageProblem, main
+from simsource.cli import UsageProblem
 
 set_option = click.option(
     "--set", "sets", multiple=True, metavar="KEY=VALUE",
@@ -19,7 +19,7 @@ def load_with_sets(name: str, sets: tuple[str, ...]):  # type: ignore[no-untyped
     return load_scenario(name, parse_overrides(sets))
 
 
-@main.command("scenarios")
+@click.command("scenarios")
 def scenarios_cmd() -> None:
     """List the built-in scenarios (name and title)."""
     from simsource.scenario.loader import builtin_names, load_raw
@@ -33,7 +33,7 @@ def scenarios_cmd() -> None:
         click.echo(f"{name:<{width}}  {data.get('title', '')}")
 
 
-@main.command("validate")
+@click.command("validate")
 @click.argument("scenarios", nargs=-1, required=True, metavar="FILE_OR_NAME...")
 @set_option
 def validate_cmd(scenarios: tuple[str, ...], sets: tuple[str, ...]) -> None:
@@ -54,7 +54,7 @@ def validate_cmd(scenarios: tuple[str, ...], sets: tuple[str, ...]) -> None:
         raise UsageProblem(problems)
 
 
-@main.command("show")
+@click.command("show")
 @click.argument("scenario", metavar="FILE_OR_NAME")
 @set_option
 def show_cmd(scenario: str, sets: tuple[str, ...]) -> None:

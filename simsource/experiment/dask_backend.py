@@ -168,7 +168,7 @@ class DaskBackend:
         now = time.monotonic()
         if now - self._threads_at > RESIZE_EVERY:
             with contextlib.suppress(OSError, TimeoutError):
-                self._threads = max(1, sum(self.client.nthreads().values()))
+                self._threads = max(1, sum(self.client.nthreads().values()))  # type: ignore[no-untyped-call]
             self._threads_at = now
         return IN_FLIGHT_PER_THREAD * max(self._threads, 1)
 
@@ -213,7 +213,7 @@ class DaskBackend:
                 yield task, result
         except BaseException:
             with contextlib.suppress(Exception):
-                client.cancel([f for f, _ in running.values()], force=True)
+                client.cancel([f for f, _ in running.values()], force=True)  # type: ignore[no-untyped-call]
             raise
         finally:
             running.clear()
@@ -227,7 +227,7 @@ class DaskBackend:
             return UserError(f"Dask scheduler at {self.address} dropped {what} (restarted, or "
                              "the connection was lost); completed chunks are kept, run the same "
                              "command again to continue")
-        exc = fut.exception()
+        exc = fut.exception()  # type: ignore[no-untyped-call]
         if isinstance(exc, KilledWorker):
             return UserError(f"Dask workers died repeatedly while running {what} (out of "
                              "memory? see the workers' logs); completed chunks are kept, run the "
@@ -245,7 +245,7 @@ class DaskBackend:
             return UserError(f"Dask scheduler at {self.address} cannot read simsource's tasks: "
                              "install the same simsource on the scheduler and every worker: pip "
                              "install 'simsource[dask]' (docs/distributed.md)")
-        assert exc is not None
+        assert isinstance(exc, BaseException)
         return exc
 
     def close(self) -> None:
@@ -255,7 +255,7 @@ class DaskBackend:
         try:
             if client is not None:
                 with contextlib.suppress(Exception):
-                    client.close(timeout=10)
+                    client.close(timeout=10)  # type: ignore[no-untyped-call]
         finally:
             if cluster is not None:
                 with contextlib.suppress(Exception):

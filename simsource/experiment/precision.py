@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING
 
 from simsource.errors import UserError
 from simsource.experiment.runner import Job, execute, progress_bar
+from simsource.model import catalogue
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -26,10 +27,7 @@ if TYPE_CHECKING:
     from simsource.experiment.backend import Backend
     from simsource.scenario import Scenario
 
-DEFAULT_KPIS: tuple[str, ...] = (
-    "innovations_per_year", "lead_time_days_median", "coordinator_utilisation",
-    "cost_total_msek_per_year",
-)  # fmt: skip
+DEFAULT_KPIS: tuple[str, ...] = catalogue.names("precision")
 K_LIMIT = 5
 
 

@@ -107,7 +107,8 @@ class MemorySink:
         from simsource.experiment.chunks import kpi_table
 
         rows = sorted(self.rows, key=lambda r: int(r["replication"]))
-        return kpi_table(self.scenario, rows).to_pandas()
+        df: pd.DataFrame = kpi_table(self.scenario, rows).to_pandas()
+        return df
 
 
 @dataclass

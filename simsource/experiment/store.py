@@ -170,11 +170,13 @@ class ResultStore:
 
     def kpis(self, n: int) -> pd.DataFrame:
         """Replications 0..n-1 as a DataFrame (only KPIs: small even for large n)."""
-        return pa.concat_tables(list(self._tables(n, "kpi"))).to_pandas()
+        df: pd.DataFrame = pa.concat_tables(list(self._tables(n, "kpi"))).to_pandas()
+        return df
 
     def timeseries(self, n: int, columns: list[str]) -> pd.DataFrame:
         """Selected time-series columns of replications 0..n-1."""
-        return pa.concat_tables(list(self._tables(n, "ts", columns))).to_pandas()
+        df: pd.DataFrame = pa.concat_tables(list(self._tables(n, "ts", columns))).to_pandas()
+        return df
 
     # ---- the final files -----------------------------------------------------------------------
     def finalize(self, n: int) -> pd.DataFrame:

@@ -7,48 +7,32 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from simsource import formatting
+from simsource.model import catalogue
+
 if TYPE_CHECKING:
     import pandas as pd
 
     from simsource.scenario import Scenario
 
 #: the KPIs a planner looks at first, in display order (absent or all-NaN ones are skipped)
-HEADLINE_KPIS: tuple[str, ...] = (
-    "innovations_per_year", "innovation_capacity_ratio", "ideas_per_year",
-    "lead_time_days_median", "lead_time_days_p90", "backlog_end", "coordinator_utilisation",
-    "operations_share_of_unit_effort", "incidents_per_year", "sla_breach_share",
-    "between_chairs_per_year", "cost_operations_msek_per_year", "cost_total_msek_per_year",
-    "benefit_msek_per_year", "transition_finish_day", "transition_deadline_met",
-)  # fmt: skip
+HEADLINE_KPIS: tuple[str, ...] = catalogue.names("headline")
 MONTH_DAYS = 20  # working days in a time-series month
 WARMUP_COLUMNS = ("wip_project", "load_project")
 MSER_BATCH = 5  # months per MSER-5 batch
 
 
-def _decimals(*values: float) -> int:
-    """Decimals showing three significant digits of the largest finite value."""
-    finite = [abs(v) for v in values if isinstance(v, int | float) and math.isfinite(v) and v]
-    if not finite:
-        return 0
-    return max(0, min(4, 2 - math.floor(math.log10(max(finite)))))
-
-
 def fmt(value: Any, decimals: int) -> str:
-    if value is None or (isinstance(value, float) and not math.isfinite(value)):
-        return "–"
-    return f"{value:,.{decimals}f}"
+    return formatting.number(value, decimals, missing="–")
 
 
-def fmt_ci(mean: float, low: float, high: float) -> tuple[str, str]:
-    d = _decimals(mean, low, high)
-    ci = "–" if not math.isfinite(low) else f"[{fmt(low, d)}, {fmt(high, d)}]"
-    return fmt(mean, d), ci
+def fmt_ci(mean: float, low: float, high: float, kpi: str = "") -> tuple[str, str]:
+    """Mean and ``[low, high]`` in the KPI's display unit (shares in percent)."""
+    return formatting.kpi_mean_and_ci(catalogue.get(kpi), mean, low, high, missing="–")
 
 
 def fmt_p(p: float) -> str:
-    if not math.isfinite(p):
-        return "–"
-    return "<0.001" if p < 0.001 else f"{p:.3f}"
+    return formatting.p_value(p, missing="–")
 
 
 def _render(header: Sequence[str], rows: Sequence[Sequence[str]], right: set[int]) -> str:
@@ -74,9 +58,9 @@ def summary_table(summary: pd.DataFrame, kpis: Sequence[str] = HEADLINE_KPIS) ->
         row = records[kpi]
         if int(row["n"]) == 0:
             continue
-        mean, ci = fmt_ci(float(row["mean"]), float(row["ci_low"]), float(row["ci_high"]))
-        rows.append([kpi, mean, ci, str(int(row["n"]))])
-    return _render(["KPI", "mean", "95 % CI", "n"], rows, right={1, 3})
+        mean, ci = fmt_ci(float(row["mean"]), float(row["ci_low"]), float(row["ci_high"]), kpi)
+        rows.append([kpi, mean, ci, catalogue.get(kpi).display_unit, str(int(row["n"]))])
+    return _render(["KPI", "mean", "95 % CI", "unit", "n"], rows, right={1, 4})
 
 
 def comparison_table(comparison: pd.DataFrame, kpis: Sequence[str] = HEADLINE_KPIS) -> str:
@@ -89,24 +73,23 @@ def comparison_table(comparison: pd.DataFrame, kpis: Sequence[str] = HEADLINE_KP
         if (block["n"] == 0).all():
             continue
         for j, (_, r) in enumerate(block.iterrows()):
-            mean, ci = fmt_ci(float(r["mean"]), float(r["ci_low"]), float(r["ci_high"]))
+            mean, ci = fmt_ci(float(r["mean"]), float(r["ci_low"]), float(r["ci_high"]), kpi)
             if j == 0:
                 diff = ""
                 p = ""
             else:
                 d, dci = fmt_ci(float(r["diff"]), float(r["diff_ci_low"]),
-                                float(r["diff_ci_high"]))
+                                float(r["diff_ci_high"]), kpi)
                 diff = f"{'+' if float(r['diff']) > 0 else ''}{d} {dci}"
                 p = fmt_p(float(r["p_holm"]))
-            rows.append([kpi if j == 0 else "", str(r["scenario"]), mean, ci, diff, p])
-    return _render(["KPI", "scenario", "mean", "95 % CI", "paired diff [95 % CI]", "p (Holm)"],
-                   rows, right={2, 5})
+            unit = catalogue.get(kpi).display_unit if j == 0 else ""
+            rows.append([kpi if j == 0 else "", unit, str(r["scenario"]), mean, ci, diff, p])
+    return _render(["KPI", "unit", "scenario", "mean", "95 % CI", "paired diff [95 % CI]",
+                    "p (Holm)"], rows, right={3, 6})
 
 
 def sweep_table(design: pd.DataFrame, summary: pd.DataFrame,
-                kpis: Sequence[str] = ("innovations_per_year", "lead_time_days_median",
-                                       "coordinator_utilisation", "cost_total_msek_per_year")
-                ) -> str:
+                kpis: Sequence[str] = catalogue.names("precision")) -> str:
     """One row per design point: its design values and the mean of a few headline KPIs."""
     cols = [c for c in design.columns if c != "point"]
     shown = headline(kpis, list(dict.fromkeys(summary["kpi"])))
@@ -117,8 +100,8 @@ def sweep_table(design: pd.DataFrame, summary: pd.DataFrame,
         point = int(d["point"])
         vals = [f"p{point:04d}", *(str(d[c]) for c in cols)]
         for k in shown:
-            m = means.get((point, k), math.nan)
-            vals.append(fmt(m, _decimals(m)))
+            vals.append(formatting.kpi_value(catalogue.get(k), means.get((point, k), math.nan),
+                                              unit=False, missing="–"))
         rows.append(vals)
     return _render(["point", *cols, *shown], rows,
                    right=set(range(1 + len(cols), 1 + len(cols) + len(shown))))

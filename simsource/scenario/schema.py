@@ -6,6 +6,7 @@ sensitivity analysis samples from. All models are frozen and reject unknown keys
 
 from __future__ import annotations
 
+from graphlib import CycleError, TopologicalSorter
 from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
@@ -615,29 +616,15 @@ class Transition(Frozen):
                 raise ValueError(f"dependencies.{key}: unknown systems or the system itself "
                                  f"{bad} (systems are 0..{n - 1})")
             graph[i] = set(deps)
-        # Kahn: release systems whose dependencies are all released; the rest is on or
-        # behind a cycle
-        users: dict[int, list[int]] = {}
-        waiting = {i: len(ds) for i, ds in graph.items()}
-        for i, ds in graph.items():
-            for d in ds:
-                users.setdefault(d, []).append(i)
-        free = [d for d in users if waiting.get(d, 0) == 0]
-        while free:
-            for u in users.get(free.pop(), ()):
-                waiting[u] -= 1
-                if waiting[u] == 0:
-                    free.append(u)
-        stuck = {i for i, k in waiting.items() if k > 0}
-        if stuck:
-            node, path = min(stuck), []
-            while node not in path:
-                path.append(node)
-                node = min(graph[node] & stuck)
-            cycle = [*path[path.index(node):], node]
+        try:
+            TopologicalSorter(graph).prepare()
+        except CycleError as exc:
+            # graphlib lists the cycle with each system before the one that needs it; reversed,
+            # each system needs the next one first
+            cycle = list(reversed(exc.args[1]))
             raise ValueError("dependencies contain a cycle: "
                              + " → ".join(str(c) for c in cycle)
-                             + " (each system needs the next one first)")
+                             + " (each system needs the next one first)") from None
         return self
 
 

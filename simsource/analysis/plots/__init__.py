@@ -15,14 +15,25 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING
 
+import pandas as pd
+from matplotlib.figure import Figure
+
+from simsource.analysis.kinds import KIND_TEXTS
+from simsource.analysis.plots._common import add_overload_note
+from simsource.analysis.plots.ambition import ambition_plot
+from simsource.analysis.plots.costs import costs_plot
 from simsource.analysis.plots.data import AnalysisData, RunData, load_analysis
+from simsource.analysis.plots.distributions import distributions_plot, leadtime_plot
+from simsource.analysis.plots.funnel import funnel_plot
+from simsource.analysis.plots.sweep import (
+    sweep_plot,
+    transfer_applies,
+    transfer_plot,
+    varies,
+)
+from simsource.analysis.plots.timeseries import timeseries_plot
 from simsource.errors import UserError
-
-if TYPE_CHECKING:
-    import pandas as pd
-    from matplotlib.figure import Figure
 
 __all__ = ["KINDS", "AnalysisData", "RunData", "applicable_kinds", "load_analysis", "plot_all",
            "render", "save"]
@@ -46,40 +57,28 @@ def _has(data: AnalysisData, *columns: str) -> bool:
 
 
 def _funnel(data: AnalysisData, kpis: Sequence[str] | None, x: str | None) -> Figure:
-    from simsource.analysis.plots.funnel import funnel_plot
-
     return funnel_plot(data.replications, data.scenarios)
 
 
 def _distributions(data: AnalysisData, kpis: Sequence[str] | None, x: str | None) -> Figure:
-    from simsource.analysis.plots.distributions import distributions_plot
-
     return distributions_plot(data.replications, kpis, data.scenarios)
 
 
 def _timeseries(data: AnalysisData, kpis: Sequence[str] | None, x: str | None) -> Figure:
-    from simsource.analysis.plots.timeseries import timeseries_plot
-
     return timeseries_plot(data.timeseries, data.scenarios)
 
 
 def _costs(data: AnalysisData, kpis: Sequence[str] | None, x: str | None) -> Figure:
-    from simsource.analysis.plots.costs import costs_plot
-
     return costs_plot(data.replications, data.scenarios)
 
 
 def _leadtime(data: AnalysisData, kpis: Sequence[str] | None, x: str | None) -> Figure:
-    from simsource.analysis.plots.distributions import leadtime_plot
-
     return leadtime_plot(data.replications, data.scenarios)
 
 
 def sweep_as_scenarios(data: AnalysisData, x: str | None = None) -> tuple[pd.DataFrame,
                                                                           list[str]]:
     """The sweep's replications with a ``scenario`` column naming each design point."""
-    from simsource.analysis.plots.sweep import varies
-
     assert data.sweep is not None
     df = data.sweep.copy()
     varying = [c for c in data.design_columns if varies(df[c])] or list(
@@ -91,8 +90,6 @@ def sweep_as_scenarios(data: AnalysisData, x: str | None = None) -> tuple[pd.Dat
 
 
 def _ambition(data: AnalysisData, kpis: Sequence[str] | None, x: str | None) -> Figure:
-    from simsource.analysis.plots.ambition import ambition_plot
-
     if data.kind == "sweep":
         df, order = sweep_as_scenarios(data, x)
         return ambition_plot(df, order)
@@ -100,53 +97,41 @@ def _ambition(data: AnalysisData, kpis: Sequence[str] | None, x: str | None) -> 
 
 
 def _sweep(data: AnalysisData, kpis: Sequence[str] | None, x: str | None) -> Figure:
-    from simsource.analysis.plots.sweep import sweep_plot
-
     assert data.sweep is not None
     return sweep_plot(data.sweep, data.design_columns, kpis, x)
 
 
 def _transfer(data: AnalysisData, kpis: Sequence[str] | None, x: str | None) -> Figure:
-    from simsource.analysis.plots.sweep import transfer_plot
-
     assert data.sweep is not None
     return transfer_plot(data.sweep, data.design_columns)
 
 
 def _transfer_applies(data: AnalysisData) -> bool:
-    from simsource.analysis.plots.sweep import transfer_applies
-
     return transfer_applies(data.sweep, data.design_columns)
 
 
 def _ambition_applies(data: AnalysisData) -> bool:
     if data.kind == "sweep":  # useful on a sweep only when the ambition itself varies
-        from simsource.analysis.plots.sweep import varies
-
         return (data.sweep is not None
                 and {"innovations_per_year", "ambition_innovations_per_year"} <= set(data.sweep)
                 and varies(data.sweep["ambition_innovations_per_year"]))
     return _has(data, "innovations_per_year", "ambition_innovations_per_year")
 
 
-KINDS: dict[str, Kind] = {k.name: k for k in (
-    Kind("funnel", "ideas entering and passing each funnel stage per year",
-         lambda d: _has(d, "funnel_in_screening_per_year"), _funnel),
-    Kind("distributions", "each scenario's Monte Carlo distribution of the key KPIs",
-         lambda d: _has(d, "innovations_per_year"), _distributions),
-    Kind("timeseries", "WIP per stage and coordinator load over months",
-         lambda d: d.kind != "sweep" and bool(d.runs) and not d.timeseries.empty, _timeseries),
-    Kind("costs", "yearly cost by component and benefit per scenario",
-         lambda d: _has(d, "cost_total_msek_per_year"), _costs),
-    Kind("ambition", "innovation ambition vs realised capacity (Fig. 6)", _ambition_applies,
-         _ambition),
-    Kind("leadtime", "idea → implementation lead time (median and p90)",
-         lambda d: _has(d, "lead_time_days_median", "lead_time_days_p90"), _leadtime),
-    Kind("sweep", "KPIs against the swept parameter with CI band",
-         lambda d: d.kind == "sweep" and d.sweep is not None, _sweep),
-    Kind("transfer", "probability of meeting the transfer deadline vs team size",
-         _transfer_applies, _transfer),
-)}
+_DRAW: dict[str, tuple[Callable[[AnalysisData], bool],
+                       Callable[[AnalysisData, Sequence[str] | None, str | None], Figure]]] = {
+    "funnel": (lambda d: _has(d, "funnel_in_screening_per_year"), _funnel),
+    "distributions": (lambda d: _has(d, "innovations_per_year"), _distributions),
+    "timeseries": (lambda d: d.kind != "sweep" and bool(d.runs) and not d.timeseries.empty,
+                   _timeseries),
+    "costs": (lambda d: _has(d, "cost_total_msek_per_year"), _costs),
+    "ambition": (_ambition_applies, _ambition),
+    "leadtime": (lambda d: _has(d, "lead_time_days_median", "lead_time_days_p90"), _leadtime),
+    "sweep": (lambda d: d.kind == "sweep" and d.sweep is not None, _sweep),
+    "transfer": (_transfer_applies, _transfer),
+}
+KINDS: dict[str, Kind] = {name: Kind(name, what, *_DRAW[name])
+                          for name, what in KIND_TEXTS.items()}
 
 
 def applicable_kinds(data: AnalysisData) -> list[str]:
@@ -156,7 +141,8 @@ def applicable_kinds(data: AnalysisData) -> list[str]:
 
 def render(data: AnalysisData, kind: str, kpis: Sequence[str] | None = None,
            x: str | None = None) -> Figure:
-    """The figure of one kind (``kpis`` for ``distributions``/``sweep``; ``x`` for sweeps)."""
+    """The figure of one kind (``kpis`` for ``distributions``/``sweep``; ``x`` for sweeps),
+    with the overload warning under it when a scenario (or design point) is overloaded."""
     if kind not in KINDS:
         raise UserError(f"unknown plot kind '{kind}' (choose from {', '.join(KINDS)})")
     if not KINDS[kind].applies(data):
@@ -170,7 +156,13 @@ def render(data: AnalysisData, kind: str, kpis: Sequence[str] | None = None,
     unknown = [k for k in kpis or () if k not in columns]
     if unknown:
         raise UserError(f"unknown KPI: {', '.join(unknown)} (not a column of the results)")
-    return KINDS[kind].draw(data, kpis, x)
+    fig = KINDS[kind].draw(data, kpis, x)
+    if data.kind == "sweep":
+        frame, order = sweep_as_scenarios(data, x)
+        add_overload_note(fig, frame, order)
+    else:
+        add_overload_note(fig, data.replications, data.scenarios)
+    return fig
 
 
 def check_format(path: Path) -> None:

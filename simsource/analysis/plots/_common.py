@@ -1,24 +1,23 @@
 """Shared plumbing of the plot modules: figures without pyplot, colours, CIs, box + points.
 
 Figures are made with :class:`matplotlib.figure.Figure` directly (no pyplot, no global state,
-no GUI): saving renders with the Agg backend. matplotlib is imported inside functions so that
-importing this package (and ``simsource --help``) stays fast.
+no GUI): saving renders with the Agg backend.
 """
 
 from __future__ import annotations
 
 import math
+import textwrap
 from collections.abc import Sequence
-from typing import TYPE_CHECKING
 
 import numpy as np
+import pandas as pd
+from matplotlib.axes import Axes
+from matplotlib.figure import Figure
 
+from simsource.analysis import stats
 from simsource.analysis.plots.labels import info
-
-if TYPE_CHECKING:
-    import pandas as pd
-    from matplotlib.axes import Axes
-    from matplotlib.figure import Figure
+from simsource.model import catalogue
 
 #: colour-blind-safe palette (Okabe & Ito 2008) for scenarios, in order
 PALETTE: tuple[str, ...] = ("#0072B2", "#E69F00", "#009E73", "#CC79A7", "#56B4E9", "#D55E00",
@@ -41,8 +40,6 @@ def new_axes(ax: Axes | None, figsize: tuple[float, float] = (8.0, 5.0)) -> tupl
 
 
 def new_figure(figsize: tuple[float, float]) -> Figure:
-    from matplotlib.figure import Figure
-
     return Figure(figsize=figsize, layout="constrained", dpi=100)
 
 
@@ -75,28 +72,19 @@ def values(df: pd.DataFrame, column: str) -> np.ndarray:
     if column not in df.columns:
         return np.empty(0)
     v = df[column].to_numpy(dtype=np.float64)
-    return v[np.isfinite(v)]
+    finite: np.ndarray = v[np.isfinite(v)]
+    return finite
 
 
 def mean_ci(v: np.ndarray) -> tuple[float, float, float]:
     """Mean and 95 % t-interval (NaN bounds with fewer than two values)."""
-    from simsource.analysis.stats import mean_ci as _mean_ci
-
-    ci = _mean_ci(v)
+    ci = stats.mean_ci(v)
     return ci.mean, ci.low, ci.high
 
 
-def wilson(successes: float, n: int, z: float = 1.959963984540054) -> tuple[float, float]:
-    """Wilson score 95 % interval of a proportion (sensible at 0 and 1, unlike a t-interval)."""
-    if n <= 0:
-        return math.nan, math.nan
-    p = successes / n
-    denom = 1.0 + z * z / n
-    centre = (p + z * z / (2 * n)) / denom
-    half = z * math.sqrt(p * (1 - p) / n + z * z / (4 * n * n)) / denom
-    lo = 0.0 if successes <= 0 else max(0.0, centre - half)
-    hi = 1.0 if successes >= n else min(1.0, centre + half)
-    return lo, hi
+def wilson(successes: float, n: int) -> tuple[float, float]:
+    """Wilson score 95 % interval of a proportion (see :func:`simsource.analysis.stats.wilson`)."""
+    return stats.wilson(round(successes), n)
 
 
 def box_points(ax: Axes, samples: Sequence[np.ndarray], labels: Sequence[str],
@@ -138,8 +126,6 @@ def box_points(ax: Axes, samples: Sequence[np.ndarray], labels: Sequence[str],
 
 def wrap(text: str, width: int = 16) -> str:
     """Break a scenario name or label over lines at ``-``/space for narrow tick labels."""
-    import textwrap
-
     if len(text) <= width:
         return text
     return "\n".join(textwrap.wrap(text.replace("-", "- "), width)).replace("- ", "-")
@@ -148,3 +134,45 @@ def wrap(text: str, width: int = 16) -> str:
 def note_no_data(ax: Axes, what: str) -> None:
     ax.text(0.5, 0.5, f"no data: {what}", ha="center", va="center", transform=ax.transAxes,
             color="grey")
+
+
+# ---- overload -----------------------------------------------------------------------------
+
+OVERLOAD_GID = "overload-note"
+
+
+def overloaded(replications: pd.DataFrame, scenarios: Sequence[str] | None = None,
+               by: str = "scenario") -> dict[str, float]:
+    """Overloaded scenarios (catalogue rule) and their share of stable replications; empty when
+    the results have no ``funnel_stable`` column (results of an older model)."""
+    col = catalogue.STABILITY_KPI
+    if col not in replications.columns or by not in replications.columns:
+        return {}
+    names = list(scenarios) if scenarios is not None else list(
+        dict.fromkeys(replications[by]))
+    out = {}
+    for s in names:
+        share = catalogue.stable_share(replications.loc[replications[by] == s, col])
+        if catalogue.is_overloaded(share):
+            out[str(s)] = share
+    return out
+
+
+def overload_lines(replications: pd.DataFrame, scenarios: Sequence[str] | None = None,
+                   by: str = "scenario") -> list[str]:
+    """The catalogue's overload warning for each overloaded scenario."""
+    return [catalogue.overload_warning(s, share)
+            for s, share in overloaded(replications, scenarios, by).items()]
+
+
+def add_overload_note(fig: Figure, replications: pd.DataFrame,
+                      scenarios: Sequence[str] | None = None, by: str = "scenario") -> bool:
+    """Write the overload warning under the figure (gid ``overload-note``) when a scenario is
+    overloaded; True if it did."""
+    lines = overload_lines(replications, scenarios, by)
+    if not lines:
+        return False
+    width = max(40, int(fig.get_figwidth() * 11))  # characters of 9 pt text per line
+    text = "\n".join(textwrap.fill("⚠ " + line, width) for line in lines)
+    fig.supxlabel(text, color="#993300", fontsize=9, ha="center").set_gid(OVERLOAD_GID)
+    return True

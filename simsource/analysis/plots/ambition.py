@@ -4,16 +4,14 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
-from typing import TYPE_CHECKING
 
 import numpy as np
+import pandas as pd
+from matplotlib.axes import Axes
+from matplotlib.figure import Figure
 
+from simsource import formatting
 from simsource.analysis.plots._common import colour, mean_ci, new_axes, values
-
-if TYPE_CHECKING:
-    import pandas as pd
-    from matplotlib.axes import Axes
-    from matplotlib.figure import Figure
 
 AMBITION = "ambition_innovations_per_year"
 CAPACITY = "innovations_per_year"
@@ -23,8 +21,6 @@ BELOW = "ambition exceeds capacity"
 
 def ambition_points(replications: pd.DataFrame, scenarios: Sequence[str]) -> pd.DataFrame:
     """Per scenario: mean ambition and mean innovations per year, each with its 95 % CI."""
-    import pandas as pd
-
     rows = []
     for s in scenarios:
         sub = replications[replications["scenario"] == s]
@@ -70,7 +66,8 @@ def ambition_plot(replications: pd.DataFrame, scenarios: Sequence[str] | None = 
                            xerr=_err(r["ambition"], r["ambition_low"], r["ambition_high"]),
                            yerr=_err(r["capacity"], r["capacity_low"], r["capacity_high"]),
                            fmt="o", ms=8, color=c, capsize=5, lw=1.5,
-                           label=f"{r['scenario']}: {r['capacity']:.1f} of {r['ambition']:.0f}")
+                           label=f"{r['scenario']}: {formatting.number(r['capacity'], 1)} of "
+                                 f"{formatting.number(r['ambition'])}")
         cont.lines[0].set_gid(f"ambition:{r['scenario']}")
         if len(pts) <= 4:  # more points: the legend names them
             ax.annotate(str(r["scenario"]), (r["ambition"], r["capacity"]),

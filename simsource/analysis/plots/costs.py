@@ -4,17 +4,15 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
-from typing import TYPE_CHECKING
 
 import numpy as np
+import pandas as pd
+from matplotlib.axes import Axes
+from matplotlib.figure import Figure
 
+from simsource import formatting
 from simsource.analysis.plots._common import mean_ci, new_axes, values, wrap
 from simsource.analysis.plots.labels import COST_PARTS
-
-if TYPE_CHECKING:
-    import pandas as pd
-    from matplotlib.axes import Axes
-    from matplotlib.figure import Figure
 
 COST_COLOURS: tuple[str, ...] = ("#4C72B0", "#8172B3", "#CCB974", "#DD8452", "#64B5CD",
                                  "#8C8C8C", "#937860", "#DA8BC3")
@@ -24,8 +22,6 @@ BENEFIT_COLOUR = "#55A868"
 def cost_means(replications: pd.DataFrame, scenarios: Sequence[str]) -> pd.DataFrame:
     """Mean of each cost component, total and benefit per scenario (rows) with 95 % CIs of
     ``cost_total_msek_per_year`` and ``benefit_msek_per_year`` (``*_ci_low``/``*_ci_high``)."""
-    import pandas as pd
-
     rows = []
     for s in scenarios:
         sub = replications[replications["scenario"] == s]
@@ -77,7 +73,7 @@ def costs_plot(replications: pd.DataFrame, scenarios: Sequence[str] | None = Non
         ax.errorbar([xi - w / 2], [tot], yerr=_err(tot, r["cost_total_msek_per_year_ci_low"],
                                                     r["cost_total_msek_per_year_ci_high"]),
                     color="black", capsize=4, lw=1)
-        ax.annotate(f"total {tot:.1f}", (xi - w / 2, tot), xytext=(0, 6),
+        ax.annotate(f"total {formatting.number(tot, 1)}", (xi - w / 2, tot), xytext=(0, 6),
                     textcoords="offset points", ha="center", fontsize=8)
         ben = r["benefit_msek_per_year"]
         (bar,) = ax.bar([xi + w / 2], [ben], w, color=BENEFIT_COLOUR, alpha=0.85,
@@ -86,7 +82,7 @@ def costs_plot(replications: pd.DataFrame, scenarios: Sequence[str] | None = Non
         ax.errorbar([xi + w / 2], [ben], yerr=_err(ben, r["benefit_msek_per_year_ci_low"],
                                                     r["benefit_msek_per_year_ci_high"]),
                     color="black", capsize=4, lw=1)
-        ax.annotate(f"benefit {ben:.1f}", (xi + w / 2, ben), xytext=(0, 6),
+        ax.annotate(f"benefit {formatting.number(ben, 1)}", (xi + w / 2, ben), xytext=(0, 6),
                     textcoords="offset points", ha="center", fontsize=8)
     ax.set_xticks(x, [wrap(s, 20) for s in names])
     ax.set_ylabel("MSEK per year (mean over replications)")

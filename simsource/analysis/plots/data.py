@@ -10,12 +10,13 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Literal
+from typing import Any, Literal
 
-if TYPE_CHECKING:
-    import pandas as pd
+import pandas as pd
 
-    from simsource.experiment.results import Results
+from simsource.errors import UserError
+from simsource.experiment import load_results
+from simsource.experiment.results import Results
 
 Kind = Literal["run", "compare", "sweep"]
 
@@ -103,8 +104,6 @@ class AnalysisData:
 
 
 def _stack(frames: list[pd.DataFrame], names: list[str]) -> pd.DataFrame:
-    import pandas as pd
-
     out = []
     for frame, name in zip(frames, names, strict=True):
         f = frame.copy()
@@ -117,9 +116,6 @@ def _stack(frames: list[pd.DataFrame], names: list[str]) -> pd.DataFrame:
 
 def load_analysis(path: str | Path) -> AnalysisData:
     """Load a run, compare or sweep folder for plotting and reporting."""
-    from simsource.errors import UserError
-    from simsource.experiment import load_results
-
     root = Path(path)
     res = load_results(root)
     if res.kind == "run":

@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import TYPE_CHECKING
+
+import pandas as pd
+from matplotlib.axes import Axes
+from matplotlib.figure import Figure
 
 from simsource.analysis.plots._common import (
     box_points,
@@ -15,12 +18,9 @@ from simsource.analysis.plots._common import (
     values,
     wrap,
 )
-from simsource.analysis.plots.labels import KEY_KPIS, info, unit_label
-
-if TYPE_CHECKING:
-    import pandas as pd
-    from matplotlib.axes import Axes
-    from matplotlib.figure import Figure
+from simsource.analysis.plots.labels import title as kpi_title
+from simsource.analysis.plots.labels import unit_label
+from simsource.model import catalogue
 
 
 def _names(replications: pd.DataFrame, scenarios: Sequence[str] | None) -> list[str]:
@@ -45,8 +45,7 @@ def distribution_plot(replications: pd.DataFrame, kpi: str,
     box_points(ax, samples, [wrap(s) for s in names], [colour(i) for i in range(len(names))],
                keys=names)
     ax.set_ylabel(unit_label(kpi))
-    i = info(kpi)
-    ax.set_title(title or f"{i.label[:1].upper()}{i.label[1:]}", fontsize=10)
+    ax.set_title(title or kpi_title(kpi), fontsize=10)
     ax.tick_params(axis="x", labelsize=8)
     return fig
 
@@ -54,9 +53,11 @@ def distribution_plot(replications: pd.DataFrame, kpi: str,
 def distributions_plot(replications: pd.DataFrame, kpis: Sequence[str] | None = None,
                        scenarios: Sequence[str] | None = None,
                        axes: Sequence[Axes] | None = None) -> Figure:
-    """A grid with one :func:`distribution_plot` per KPI (default: the key KPIs present)."""
+    """A grid with one :func:`distribution_plot` per KPI (default: the catalogue's headline KPIs
+    that have a value)."""
     names = _names(replications, scenarios)
-    chosen = [k for k in (kpis or KEY_KPIS) if kpis or k in replications.columns]
+    chosen = list(kpis) if kpis else [k for k in catalogue.names("headline")
+                                      if values(replications, k).size]
     ncols = 1 if len(chosen) == 1 else 2 if len(chosen) <= 8 else 3
     fig, axs = grid(len(chosen), ncols, (max(4.2, 1.3 + 1.05 * len(names)), 3.3), axes)
     for kpi, ax in zip(chosen, axs, strict=True):

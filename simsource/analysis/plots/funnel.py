@@ -4,17 +4,16 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
-from typing import TYPE_CHECKING
 
 import numpy as np
+import pandas as pd
+from matplotlib.axes import Axes
+from matplotlib.figure import Figure
 
+from simsource import formatting
 from simsource.analysis.plots._common import colour, mean_ci, new_axes, values
-from simsource.analysis.plots.labels import STAGE_LABELS, STAGES
-
-if TYPE_CHECKING:
-    import pandas as pd
-    from matplotlib.axes import Axes
-    from matplotlib.figure import Figure
+from simsource.analysis.plots.labels import STAGE_LABELS
+from simsource.model.core import STAGES
 
 
 def funnel_flows(replications: pd.DataFrame, scenarios: Sequence[str]) -> pd.DataFrame:
@@ -22,8 +21,6 @@ def funnel_flows(replications: pd.DataFrame, scenarios: Sequence[str]) -> pd.Dat
 
     Columns: scenario, stage, direction (``in``/``out``), mean, ci_low, ci_high.
     """
-    import pandas as pd
-
     rows = []
     for s in scenarios:
         sub = replications[replications["scenario"] == s]
@@ -74,7 +71,7 @@ def funnel_plot(replications: pd.DataFrame, scenarios: Sequence[str] | None = No
                       float(np.nanmax(heights)) if np.isfinite(heights).any() else 0.0)
             for xi, h, up in zip(x, heights, hi, strict=True):
                 if math.isfinite(h):
-                    ax.annotate(f"{h:.0f}" if h >= 10 else f"{h:.1f}",
+                    ax.annotate(formatting.number(h),
                                 (xi, up if math.isfinite(up) else h),
                                 xytext=(0, 2), textcoords="offset points", ha="center",
                                 va="bottom", fontsize=7, color="#333333")

@@ -4,9 +4,12 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import numpy as np
+import pandas as pd
+from matplotlib.axes import Axes
+from matplotlib.figure import Figure
 
 from simsource.analysis.plots._common import (
     colour,
@@ -17,14 +20,10 @@ from simsource.analysis.plots._common import (
     scale,
     wilson,
 )
-from simsource.analysis.plots.labels import axis_label, info, parameter_label
+from simsource.analysis.plots.labels import axis_label, parameter_label, title
+from simsource.model import catalogue
 
-if TYPE_CHECKING:
-    import pandas as pd
-    from matplotlib.axes import Axes
-    from matplotlib.figure import Figure
-
-SWEEP_KPIS: tuple[str, ...] = ("innovations_per_year", "cost_total_msek_per_year")
+SWEEP_KPIS: tuple[str, ...] = catalogue.names("lead")
 TEAM = "transition.team_size"
 SHARED = "transition.shared_with_operations"
 
@@ -48,8 +47,6 @@ def truthy(v: Any) -> bool:
 
 
 def is_numeric(s: pd.Series) -> bool:
-    import pandas as pd
-
     return bool(pd.api.types.is_numeric_dtype(s)) and not is_bool_like(s)
 
 
@@ -88,8 +85,6 @@ def sweep_stats(sweep: pd.DataFrame, x: str, kpi: str, by: Sequence[str] = (),
     ``proportion`` uses the Wilson interval (for 0/1 KPIs such as deadline met) instead of the
     t-interval.
     """
-    import pandas as pd
-
     rows = []
     keys = [*by, x]
     for vals, sub in sweep.groupby(keys, sort=True, dropna=False):
@@ -152,9 +147,7 @@ def sweep_kpi_plot(sweep: pd.DataFrame, design: Sequence[str], kpi: str, x: str 
     xl = parameter_label(x)
     ax.set_xlabel(xl[:1].upper() + xl[1:])
     ax.set_ylabel(axis_label(kpi))
-    label = info(kpi).label
-    ax.set_title(f"{label[:1].upper()}{label[1:]} against {parameter_label(x)}",
-                 fontsize=10)
+    ax.set_title(f"{title(kpi)} against {parameter_label(x)}", fontsize=10)
     ax.grid(alpha=0.3)
     return fig
 

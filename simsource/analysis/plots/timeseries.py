@@ -7,26 +7,28 @@ Each line is the median over replications with a shaded 5–95 % envelope; the w
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import TYPE_CHECKING
 
 import numpy as np
+import pandas as pd
+from matplotlib.axes import Axes
+from matplotlib.figure import Figure
 
-from simsource.analysis.plots._common import PALETTE, WARMUP_COLOUR, grid, note_no_data
-from simsource.analysis.plots.labels import STAGE_LABELS, STAGES, WORK_LABELS, WORK_TYPES
+from simsource.analysis.plots._common import (
+    PALETTE,
+    WARMUP_COLOUR,
+    colour,
+    grid,
+    new_axes,
+    note_no_data,
+)
+from simsource.analysis.plots.labels import STAGE_LABELS, WORK_LABELS
 
-if TYPE_CHECKING:
-    import pandas as pd
-    from matplotlib.axes import Axes
-    from matplotlib.figure import Figure
-
-WIP_COLUMNS: dict[str, str] = {f"wip_{s}": STAGE_LABELS[s] for s in STAGES}
-LOAD_COLUMNS: dict[str, str] = {f"load_{w}": WORK_LABELS[w] for w in WORK_TYPES}
+WIP_COLUMNS: dict[str, str] = {f"wip_{s}": label for s, label in STAGE_LABELS.items()}
+LOAD_COLUMNS: dict[str, str] = {f"load_{w}": label for w, label in WORK_LABELS.items()}
 
 
 def envelope(ts: pd.DataFrame, column: str) -> pd.DataFrame:
     """Per month: median, 5 % and 95 % quantile of ``column`` over replications."""
-    import pandas as pd
-
     g = ts.groupby("month")[column]
     out = pd.DataFrame({"q05": g.quantile(0.05), "median": g.median(), "q95": g.quantile(0.95)})
     return out.sort_index()
@@ -99,4 +101,47 @@ def timeseries_plot(timeseries: pd.DataFrame, scenarios: Sequence[str] | None = 
         timeseries) else 0
     fig.suptitle(f"Over time: median over {reps} replications (line) with 5–95 % range (band)",
                  fontsize=11)
+    return fig
+
+
+#: coordinator work that serves operations (the sourcing logic), as in
+#: ``operations_share_of_unit_effort``
+OPERATIONS_WORK: tuple[str, ...] = ("triage", "governance", "handoff")
+
+
+def load_plot(timeseries: pd.DataFrame, scenarios: Sequence[str] | None = None,
+              ax: Axes | None = None) -> Figure:
+    """Coordinator load per month for each scenario: all work (solid) and its operations part
+    (incident triage, supplier governance, transfer hand-offs; dashed), median over
+    replications. Lines carry the gids ``load:<scenario>:all`` and ``load:<scenario>:ops``."""
+    names = list(scenarios) if scenarios is not None else list(
+        dict.fromkeys(timeseries["scenario"]))
+    fig, ax = new_axes(ax, (8.0, 4.6))
+    warm = warmup_months(timeseries)
+    if warm:
+        ax.axvspan(min(warm) - 0.5, max(warm) + 0.5, color=WARMUP_COLOUR, alpha=0.6, lw=0,
+                   label="warm-up (not in KPIs)")
+    loads = [c for c in LOAD_COLUMNS if c in timeseries.columns]
+    ops = [f"load_{w}" for w in OPERATIONS_WORK if f"load_{w}" in timeseries.columns]
+    for i, s in enumerate(names):
+        sub = timeseries[timeseries["scenario"] == s]
+        if sub.empty or not loads:
+            continue
+        frame = sub[["month"]].copy()
+        frame["all"] = sub[loads].sum(axis=1)
+        frame["ops"] = sub[ops].sum(axis=1) if ops else 0.0
+        for col, style, what in (("all", "-", "all work"), ("ops", "--", "operations")):
+            med = frame.groupby("month")[col].median().sort_index()
+            (line,) = ax.plot(med.index.to_numpy(dtype=np.float64), med.to_numpy() * 100.0,
+                              ls=style, lw=1.8 if col == "all" else 1.2, color=colour(i),
+                              label=f"{s}: {what}")
+            line.set_gid(f"load:{s}:{col}")
+    if not loads:
+        note_no_data(ax, "coordinator load")
+    ax.set_ylim(0, 110)
+    ax.set_xlabel("Month of simulated time (20 working days each)")
+    ax.set_ylabel("% of available coordinator time")
+    ax.set_title("Coordinator load: all work and its operations part")
+    ax.grid(alpha=0.3)
+    ax.legend(fontsize=7, loc="lower right")
     return fig

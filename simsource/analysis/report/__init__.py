@@ -1,0 +1,60 @@
+"""One self-contained HTML report of a results folder (run, compare or sweep).
+
+The page is the jinja2 template ``templates/report.html.j2`` (CSS in ``report.css``, inlined);
+figures are embedded as base64 PNG data URIs, so the file opens offline and refers to nothing
+outside itself. Sections (element ids): ``summary``, ``what-was-run``, ``key-results``,
+``differences`` (several scenarios only), ``figures`` and ``reproducibility`` (STRESS-DES,
+Monks et al. 2019). An overloaded scenario gets the catalogue's warning at the top and in the
+summary.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import jinja2
+
+from simsource.analysis.plots import load_analysis
+from simsource.analysis.plots.data import AnalysisData
+from simsource.analysis.report import sections as sec
+from simsource.analysis.report.sections import SECTIONS, changed_parameters, figure_data_uri
+from simsource.analysis.report.stress import reproducibility
+
+__all__ = ["SECTIONS", "build_report", "changed_parameters", "figure_data_uri", "write_report"]
+
+_ENV = jinja2.Environment(loader=jinja2.PackageLoader("simsource.analysis.report", "templates"),
+                          autoescape=True, undefined=jinja2.StrictUndefined,
+                          keep_trailing_newline=True)
+_BUILDERS: dict[str, Callable[[AnalysisData], dict[str, Any]]] = {
+    "summary": sec.summary, "what-was-run": sec.what_was_run, "key-results": sec.key_results,
+    "differences": sec.differences, "figures": sec.figures, "reproducibility": reproducibility,
+}
+
+
+def build_report(data: AnalysisData, title: str | None = None) -> str:
+    """The complete HTML document of a loaded results folder."""
+    heading = title or {
+        "run": f"simsource report: {', '.join(data.scenarios)}",
+        "compare": f"simsource report: {' vs '.join(data.scenarios)}",
+        "sweep": f"simsource report: sweep of {data.manifest.get('scenario', data.path.name)}",
+    }[data.kind]
+    several = data.kind == "compare" or len(data.scenarios) > 1
+    chosen = [(sid, t) for sid, t in SECTIONS if sid != "differences" or several]
+    sections = [{"id": sid, "title": t, **_BUILDERS[sid](data)} for sid, t in chosen]
+    return _ENV.get_template("report.html.j2").render(
+        heading=heading, path=str(data.path), kind=data.kind, seed=data.seed,
+        replications=sec.replications(data), overload=sec.overload(data), sections=sections)
+
+
+def write_report(results: str | Path, output: str | Path | None = None) -> Path:
+    """Load ``results`` and write its report (default ``RESULTS/report.html``)."""
+    data = load_analysis(results)
+    out = Path(output) if output is not None else data.path / "report.html"
+    out.parent.mkdir(parents=True, exist_ok=True)
+    tmp = out.with_name(f".{out.name}.tmp")
+    tmp.write_text(build_report(data), encoding="utf-8")
+    os.replace(tmp, out)  # a reader never sees half a report
+    return out

@@ -1,0 +1,127 @@
+"""The result tabs of the teaching page: KPI cards, figures, the story of one idea, export and
+the exercise pack (Streamlit calls; the logic is in the modules they call)."""
+
+from __future__ import annotations
+
+from typing import Literal
+
+import streamlit as st
+
+from simsource.app import cards, exercises, export, figures, logic, story
+from simsource.formatting import MINUS
+from simsource.scenario import Scenario
+
+
+def show_cards(base: logic.BatchResult, cur: logic.BatchResult) -> None:
+    values = cards.kpi_cards(base, cur)
+    for row in range(0, len(values), 4):
+        cols = st.columns(4)
+        for col, v in zip(cols, values[row:row + 4], strict=False):
+            colour: Literal["normal", "inverse", "off"] = (
+                "normal" if v.card.better > 0 else "inverse" if v.card.better < 0 else "off")
+            # st.metric reads the arrow's direction from an ASCII minus sign
+            delta = None if v.delta_text is None else v.delta_text.replace(MINUS, "-")
+            with col:
+                st.metric(v.card.label, v.value_text, delta, delta_color=colour,
+                          help=v.card.help, border=True)
+                st.caption(v.ci_text)
+
+
+#: the four figures (and what they show), in two columns
+CHARTS = (
+    (figures.funnel_figure, "Ideas entering (hatched) and passing (solid) each funnel stage per "
+                            "year (Fig. 5), mean over replications with 95 % CI."),
+    (figures.cost_figure, "Yearly costs by component (stacked) and the benefit of implemented "
+                          "innovations, mean over replications."),
+    (figures.load_figure, "Share of coordinator time used per month; the operations part "
+                          "(dashed) is incident triage, supplier governance and transfer "
+                          "hand-offs."),
+    (figures.ambition_figure, "Ambition (target) against capacity (realised innovations, 95 % "
+                              "CI). Below the diagonal the ambition is beyond the "
+                              "organisation's capacity."),
+)
+
+
+def show_charts(base: logic.BatchResult, cur: logic.BatchResult, bl: str, cl: str) -> None:
+    columns = st.columns(2)
+    for i, (draw, text) in enumerate(CHARTS):
+        with columns[i % 2]:
+            st.pyplot(draw(base, cur, bl, cl), clear_figure=True)
+            st.caption(text)
+
+
+def show_story(cur: logic.BatchResult, base: logic.BatchResult, sc: Scenario) -> None:
+    owners: dict[str, str] = {str(a): sc.owner_of(a) for a in sc.scenario.areas}
+    picks = story.pick_ideas(cur.events, cur.warmup_days)
+    st.markdown("One replication of the **current setting**, told from its event log. Days are "
+                "working days since the start of the simulation (20 a month).")
+    cols = st.columns(2)
+    for col, (kind, title) in zip(cols, (("implemented", "An idea that was implemented"),
+                                         ("dropped", "An idea that was dropped")), strict=True):
+        with col:
+            st.subheader(title)
+            if kind not in picks:
+                st.write("None in this replication.")
+                continue
+            st.caption(f"Idea #{picks[kind]}, a typical one (median time in the funnel).")
+            st.markdown("\n".join(f"- {line}" for line in story.story(cur.events, picks[kind],
+                                                                       owners)))
+    fates = story.fates(cur.events)
+    if not fates:
+        return
+    with st.expander("Tell the story of another idea"):
+        ids = sorted(fates)
+        later = [i for i in ids if fates[i].created >= cur.warmup_days and i not in
+                 picks.values()]
+        pick = st.number_input("Idea number", min_value=ids[0], max_value=ids[-1],
+                               value=(later or ids)[0], step=1,
+                               help="Ideas are numbered in the order they were created.")
+        lines = story.story(cur.events, int(pick), owners)
+        st.markdown("\n".join(f"- {line}" for line in lines) or "No such idea.")
+        base_lines = story.story(base.events, int(pick), owners)
+        if base_lines:
+            st.markdown(f"**Idea #{int(pick)} in the baseline run** (same random numbers; "
+                        "the same idea when the idea sources are unchanged):")
+            st.markdown("\n".join(f"- {line}" for line in base_lines))
+
+
+def show_export(cur_sc: Scenario, base_sc: Scenario, built: logic.Built, base_ref: str | None,
+                base_name: str, seed: int, n: int) -> None:
+    name = export.export_name(base_name)
+    bname = export.export_name(base_name, "baseline")
+    if bname == name:
+        bname += "-baseline"
+    years = cur_sc.scenario.years
+    st.markdown(f"The current setting as a scenario file, with **{years:g} simulated years** "
+                f"({cur_sc.scenario.warmup_years:g} warm-up) as on this page. A planner "
+                "reproduces the class result exactly with the command below.")
+    text = export.export_toml(cur_sc, name, seed=seed, n=n, note=f"based on {base_name}")
+    st.download_button(f"Download {name}.toml", text, file_name=f"{name}.toml",
+                       mime="application/toml", key="download_current")
+    st.code(export.run_command(f"{name}.toml", n=n, seed=seed), language="bash")
+    if export.set_command_possible(base_ref, built):
+        st.markdown("Or, without the file, from the built-in scenario:")
+        st.code(export.run_command(str(base_ref), n=n, seed=seed, overrides=built.overrides),
+                language="bash")
+    st.markdown("Baseline and current side by side (paired, same seed):")
+    btext = export.export_toml(base_sc, bname, seed=seed, n=n, note="the pinned baseline")
+    st.download_button(f"Download {bname}.toml", btext, file_name=f"{bname}.toml",
+                       mime="application/toml", key="download_baseline")
+    st.code(export.compare_command([f"{bname}.toml", f"{name}.toml"], n=n, seed=seed),
+            language="bash")
+    with st.expander("Show the scenario file"):
+        st.code(text, language="toml")
+
+
+def show_exercises() -> None:
+    pack = exercises.list_exercises()
+    if not pack:
+        st.write("No exercise pack found (scenarios/exercises/).")
+        return
+    st.markdown("Each exercise: choose its first scenario under *Start from* (`exercises/…`), "
+                "run, pin it as the baseline, then change what the worksheet says.")
+    for e in pack:
+        with st.expander(e.title):
+            st.markdown(e.student_text)
+            if st.toggle("Show the teacher's note", key=f"note_{e.number}"):
+                st.markdown(e.teacher_note)
