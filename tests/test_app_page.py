@@ -75,12 +75,16 @@ def test_more_coordinators_on_nacka_multi_10_give_more_innovations() -> None:
     value, delta = shown[_card("innovations_per_year")]
     assert delta is not None
     assert delta > 5                                   # 10 -> 24 coordinators
+    # ownership, not staffing, makes incidents fall between chairs (model v2)
     _between, between_delta = shown[_card("between_chairs_per_year")]
     assert between_delta is not None
-    assert between_delta < 0
-    lead_delta = shown[_card("lead_time_days_median")][1]
-    assert lead_delta is not None
-    assert lead_delta < 0
+    assert abs(between_delta) < 3
+    ops_delta = shown[_card("operations_share_of_unit_effort")][1]
+    assert ops_delta is not None
+    assert ops_delta < 0
+    # the baseline's funnel is overloaded: its censored median lead time is undefined
+    lead_value, _lead_delta = shown[_card("lead_time_days_median")]
+    assert lead_value is not None
     cost_delta = shown[_card("cost_total_msek_per_year")][1]
     assert cost_delta is not None
     assert cost_delta > 0
