@@ -32,8 +32,8 @@ from simsource.scenario.schema import Supplier
 if TYPE_CHECKING:
     from simsource.model.world import World
 
-#: Improvement work is done in pieces of half a day (the model's time resolution for it).
-IMPROVEMENT_PIECE_DAYS = 0.5
+#: Improvement work is done in pieces of one day (the model's time resolution for it).
+IMPROVEMENT_PIECE_DAYS = 1.0
 
 
 class SupplierActor:
