@@ -261,7 +261,7 @@ def load_scenario(name_or_path: str | Path,
     """Load a built-in name or TOML file, apply dotted-key overrides, validate, freeze."""
     data, path, layers = _load(name_or_path)
     source = display(path)
-    blame = blame_layers(layers, source)
+    blame: Blame | None = blame_layers(layers, source)
     data = with_defaults(data, blame)
     if overrides:
         validate_data(data, source, blame)   # the file's own problems are the file's
