@@ -465,14 +465,13 @@ def build_report(data: AnalysisData, title: str | None = None) -> str:
 
 def write_report(results: str | Path, output: str | Path | None = None) -> Path:
     """Load ``results`` and write its report (default ``RESULTS/report.html``)."""
-    import os
-
     from simsource.analysis.plots import load_analysis
+    from simsource.experiment.ownership import claim_output
+    from simsource.experiment.parquetio import atomic_write_text
 
     data = load_analysis(results)
     out = Path(output) if output is not None else data.path / "report.html"
+    claim_output(out)  # recorded in its results folder (a user's file there is refused)
     out.parent.mkdir(parents=True, exist_ok=True)
-    tmp = out.with_name(f".{out.name}.tmp")
-    tmp.write_text(build_report(data), encoding="utf-8")
-    os.replace(tmp, out)  # a reader never sees half a report
+    atomic_write_text(out, build_report(data))  # a reader never sees half a report
     return out

@@ -50,13 +50,17 @@ class SimsourceGroup(click.Group):
 
 
 def _user_problems(exc: BaseException) -> list[str] | None:
-    from simsource.errors import UserError
+    """The lines to print for a problem of the user's input or environment (exit 2), or None
+    for a bug (exit 1): a read-only folder, a full disk or a missing permission is the
+    environment's, named with its path."""
+    from simsource.errors import UserError, environment_problem
 
     if isinstance(exc, UsageProblem):
         return exc.problems
     if isinstance(exc, UserError):
         return list(exc.problems)
-    return None
+    problem = environment_problem(exc)
+    return [problem] if problem is not None else None
 
 
 @click.group(cls=SimsourceGroup, context_settings={"help_option_names": ["-h", "--help"]})

@@ -40,11 +40,16 @@ RECORD_FILES = (MANIFEST, COMPARE_JSON, JOURNAL)
 TMP_PREFIX = ".tmp-"
 
 # ---- the format of folders made before records existed ------------------------------------------
-_LEGACY_FILES = frozenset((
-    MANIFEST, "scenario.toml", "replications.parquet", "timeseries.parquet", "summary.csv",
-    "comparison.csv", COMPARE_JSON, "sweep.parquet", "sweep_summary.csv", "design.csv",
-    "report.html", ".report.html.tmp", ".lock",
-))
+_LEGACY_COMMON = ("report.html", ".report.html.tmp", ".lock")
+_LEGACY_FILES: dict[str, frozenset[str]] = {
+    "run": frozenset((MANIFEST, "scenario.toml", "replications.parquet", "timeseries.parquet",
+                      "summary.csv", *_LEGACY_COMMON)),
+    "sweep": frozenset((MANIFEST, "scenario.toml", "sweep.parquet", "sweep_summary.csv",
+                        "design.csv", *_LEGACY_COMMON)),
+    "compare": frozenset((COMPARE_JSON, "comparison.csv", *_LEGACY_COMMON)),
+}
+_LEGACY_DIRS: dict[str, tuple[str, ...]] = {
+    "run": ("chunks", "plots"), "sweep": ("points", "plots"), "compare": ("plots",)}
 _LEGACY_PLOTS = re.compile(r"(funnel|distributions|timeseries|costs|ambition|leadtime|sweep|"
                            r"transfer)\.(png|svg)")
 _LEGACY_CHUNK = re.compile(r"r\d{7,}-\d{7,}\.(kpi\.parquet|ts\.parquet|json)")
@@ -253,32 +258,49 @@ def _read_written(path: Path) -> list[str] | None:
     return None
 
 
-def _legacy_paths(root: Path) -> set[str]:
-    """The paths of an old (record-less) folder that simsource names exactly."""
-    paths: set[str] = set()
-    if not root.is_dir():
-        return paths
-    members: set[str] = set()
+def _legacy_kind(root: Path) -> str | None:
+    """``run``, ``sweep`` or ``compare`` for an old results folder; None for any other folder."""
+    if (root / COMPARE_JSON).is_file():
+        return "compare"
     try:
-        meta: Any = json.loads((root / COMPARE_JSON).read_text(encoding="utf-8"))
-        folders = meta.get("folders") or {n: n for n in meta.get("scenarios", [])}
-        members = {str(f) for f in folders.values() if "/" not in str(f)}
-    except (OSError, ValueError, AttributeError, TypeError):
-        pass
+        manifest = json.loads((root / MANIFEST).read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return "run" if (root / MANIFEST).is_file() else None
+    kind = manifest.get("kind", "run") if isinstance(manifest, dict) else "run"
+    return "sweep" if kind == "sweep" else "run"
+
+
+def _legacy_paths(root: Path) -> set[str]:
+    """The paths of an old (record-less) results folder that simsource names exactly, for its
+    kind; nothing at all in a folder without a manifest or comparison file."""
+    paths: set[str] = set()
+    kind = _legacy_kind(root) if root.is_dir() else None
+    if kind is None:
+        return paths
+    dirs: set[str] = set(_LEGACY_DIRS[kind])
+    if kind == "compare":
+        try:
+            meta: Any = json.loads((root / COMPARE_JSON).read_text(encoding="utf-8"))
+            folders = meta.get("folders") or {n: n for n in meta.get("scenarios", [])}
+            dirs |= {str(f) for f in folders.values() if "/" not in str(f)}
+        except (OSError, ValueError, AttributeError, TypeError):
+            pass
+    patterns = {"chunks": _LEGACY_CHUNK, "plots": _LEGACY_PLOTS, "points": _LEGACY_POINT}
+    files = _LEGACY_FILES[kind]
     for entry in os.scandir(root):
         name = entry.name
         if entry.is_dir(follow_symlinks=False):
-            sub = Path(entry.path)
-            if name in ("chunks", "plots", "points") or name in members:
-                paths.add(f"{name}/")
-            pattern = {"chunks": _LEGACY_CHUNK, "plots": _LEGACY_PLOTS,
-                       "points": _LEGACY_POINT}.get(name)
-            if pattern is not None:
-                for e in os.scandir(sub):
-                    target = _tmp_target(e.name) or e.name
-                    if pattern.fullmatch(target):
-                        paths.add(f"{name}/{e.name}" + ("/" if e.is_dir() else ""))
-        elif name in _LEGACY_FILES or (_tmp_target(name) or "") in _LEGACY_FILES:
+            if name not in dirs:
+                continue
+            paths.add(f"{name}/")
+            pattern = patterns.get(name)
+            if pattern is None:
+                continue
+            for e in os.scandir(entry.path):
+                target = _tmp_target(e.name) or e.name
+                if pattern.fullmatch(target):
+                    paths.add(f"{name}/{e.name}" + ("/" if e.is_dir() else ""))
+        elif name in files or (_tmp_target(name) or "") in files:
             paths.add(name)
     return paths
 
@@ -335,3 +357,19 @@ def remove_if_empty(created: list[Path]) -> None:
     for folder in reversed(created):
         with contextlib.suppress(OSError):
             folder.rmdir()
+
+
+def claim_output(path: Path) -> None:
+    """Before simsource writes a file of a results folder's own (a plot, the report): record it
+    in that folder's record, refusing a user's existing file of the same name. Paths outside
+    results folders (``-o`` elsewhere) are the user's choice and are not checked."""
+    path = Path(path)
+    for root in list(path.parents)[:2]:
+        if not is_results_folder(root):
+            continue
+        try:
+            rel = path.resolve().relative_to(root.resolve()).as_posix()
+        except ValueError:
+            return
+        Ownership.load(root).claim(rel)
+        return
