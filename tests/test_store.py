@@ -195,7 +195,7 @@ def test_broken_manifest_and_foreign_folder_are_clear_errors(tmp_path: Path, sc:
     foreign.mkdir()
     (foreign / "notes.txt").write_text("keep me")
     for overwrite in (False, True):  # --overwrite never writes into a folder of the user's
-        with pytest.raises(UserError, match="not a simsource results folder.*notes.txt"):
+        with pytest.raises(UserError, match=r"not a simsource results folder.*notes\.txt"):
             open_store(foreign, sc, overwrite=overwrite)
     assert sorted(p.name for p in foreign.iterdir()) == ["notes.txt"]
     assert (foreign / "notes.txt").read_text() == "keep me"

@@ -91,16 +91,23 @@ def _numeric(ann: Any) -> bool:
     return ann is int or ann is float
 
 
-def has_bool_number(value: object, ann: Any) -> bool:
-    """Whether ``value`` holds ``true``/``false`` where ``ann`` expects a number (also inside
-    ``dict[str, float]`` and ``tuple[float, ...]``)."""
+def bool_number(value: object, ann: Any) -> str | None:
+    """Where ``value`` holds ``true``/``false`` though ``ann`` expects a number (``""`` for
+    the value itself, ``"network"`` or ``"1"`` for an entry of a ``dict[str, float]`` or
+    ``tuple[float, ...]``), or None."""
     if _numeric(ann):
-        return isinstance(value, bool)
+        return "" if isinstance(value, bool) else None
     origin, args = typing.get_origin(ann), typing.get_args(ann)
     if origin in (typing.Union, types.UnionType):
-        return bool not in args and any(_numeric(a) for a in args) and isinstance(value, bool)
+        hit = bool not in args and any(_numeric(a) for a in args) and isinstance(value, bool)
+        return "" if hit else None
+    entries: typing.Iterable[tuple[object, object]] = ()
     if origin is dict and len(args) == 2 and isinstance(value, Mapping):
-        return any(has_bool_number(v, args[1]) for v in value.values())
-    if origin is tuple and args and isinstance(value, list | tuple):
-        return any(has_bool_number(v, args[0]) for v in value)
-    return False
+        entries, elem = value.items(), args[1]
+    elif origin is tuple and args and isinstance(value, list | tuple):
+        entries, elem = enumerate(value), args[0]
+    for key, v in entries:
+        inner = bool_number(v, elem)
+        if inner is not None:
+            return f"{key}.{inner}".rstrip(".")
+    return None

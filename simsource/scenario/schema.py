@@ -18,7 +18,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator, model_validator
 
-from simsource.scenario.bounds import check_slug, has_bool_number, slug_problem
+from simsource.scenario.bounds import bool_number, check_slug, slug_problem
 
 AREAS: tuple[str, ...] = ("network", "operations", "security", "telephony", "workplace")
 DOMAINS: tuple[str, ...] = ("it", "business", "new_service")
@@ -78,8 +78,9 @@ class Frozen(BaseModel):
     def _no_bool_numbers(cls, value: Any, info: ValidationInfo) -> Any:
         """``staff = true`` is a mistake, not 1 (pydantic's lax mode would accept it)."""
         field = cls.model_fields.get(info.field_name or "")
-        if field is not None and has_bool_number(value, field.annotation):
-            raise ValueError("expected a number, got true/false")
+        where = bool_number(value, field.annotation) if field is not None else None
+        if where is not None:
+            raise ValueError(f"{where + ': ' if where else ''}expected a number, got true/false")
         return value
 
 
@@ -199,7 +200,7 @@ class Ideas(Frozen):
         (0.55, 0.3, 0.15), "probability an idea needs 1, 2, 3, … supplier areas", "probabilities",
         lo=0, hi=1, why="any mix (sum 1)", mix=True, max_length=len(AREAS))
     value_msek_per_year_mean: float = P(0.4, "mean yearly benefit of an implemented idea "
-                                        "(lognormal)", "MSEK/year", ge=0, le=1000, lo=0.1, hi=1.5,
+                                        "(lognormal)", "MSEK/year", gt=0, le=1000, lo=0.1, hi=1.5,
                                         why="assumption: small service improvements")
     value_sigma: float = P(1.0, "lognormal sigma of idea value", "", ge=0, le=3, lo=0.5, hi=1.5,
                            why="assumption: a few ideas carry most of the value")
