@@ -127,12 +127,12 @@ class Ownership:
             parts = rel.rstrip("/").split("/")
             chain = [*(("/".join(parts[:i]) + "/") for i in range(1, len(parts))), rel]
             for p in chain:
+                path = self.check_inside(p)  # also for recorded paths: a symlink may be new
                 if p in self.paths or p in new:
                     continue
                 if p in RECORD_FILES:  # found by name: the record itself
                     new.append(p)
                     continue
-                path = self.check_inside(p)
                 if not p.endswith("/") and (path.exists() or path.is_symlink()):
                     raise UserError(f"{path}: exists and was not written by simsource; move it "
                                     "away or use another --out")
@@ -365,11 +365,7 @@ def claim_output(path: Path) -> None:
     results folders (``-o`` elsewhere) are the user's choice and are not checked."""
     path = Path(path)
     for root in list(path.parents)[:2]:
-        if not is_results_folder(root):
-            continue
-        try:
-            rel = path.resolve().relative_to(root.resolve()).as_posix()
-        except ValueError:
+        if is_results_folder(root):
+            # lexical: a symlink on the way is caught by claim(), not followed out of the folder
+            Ownership.load(root).claim(path.relative_to(root).as_posix())
             return
-        Ownership.load(root).claim(rel)
-        return
