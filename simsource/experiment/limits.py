@@ -35,11 +35,11 @@ def check_replications(n: int, option: str = "-n/--replications") -> None:
                         "(the confidence intervals stop narrowing long before)")
 
 
-def check_points(count: float, where: str) -> None:
+def check_points(count: float, where: str,
+                 hint: str = "use a coarser step or a Latin hypercube, --lhs K") -> None:
     """A design of ``count`` points (counted before it is built)."""
     if count > MAX_POINTS:
-        raise UserError(f"{where}: {count:,.0f} design points; at most {MAX_POINTS:,} (use "
-                        "a coarser step or a Latin hypercube, --lhs K)")
+        raise UserError(f"{where}: {count:,.0f} design points; at most {MAX_POINTS:,} ({hint})")
 
 
 def check_seed(seed: int, option: str = "--seed") -> None:
