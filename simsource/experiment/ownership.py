@@ -47,9 +47,13 @@ _LEGACY_FILES: dict[str, frozenset[str]] = {
     "sweep": frozenset((MANIFEST, "scenario.toml", "sweep.parquet", "sweep_summary.csv",
                         "design.csv", *_LEGACY_COMMON)),
     "compare": frozenset((COMPARE_JSON, "comparison.csv", *_LEGACY_COMMON)),
+    "sensitivity": frozenset(("sensitivity.json", "sensitivity.csv", "sensitivity.png",
+                              "points.csv")),
+    "staff": frozenset(("staff.json", "staff.csv", "staff.png")),
 }
 _LEGACY_DIRS: dict[str, tuple[str, ...]] = {
-    "run": ("chunks", "plots"), "sweep": ("points", "plots"), "compare": ("plots",)}
+    "run": ("chunks", "plots"), "sweep": ("points", "plots"), "compare": ("plots",),
+    "sensitivity": (), "staff": ()}
 _LEGACY_PLOTS = re.compile(r"(funnel|distributions|timeseries|costs|ambition|leadtime|sweep|"
                            r"transfer)\.(png|svg)")
 _LEGACY_CHUNK = re.compile(r"r\d{7,}-\d{7,}\.(kpi\.parquet|ts\.parquet|json)")
@@ -262,6 +266,9 @@ def _legacy_kind(root: Path) -> str | None:
     """``run``, ``sweep`` or ``compare`` for an old results folder; None for any other folder."""
     if (root / COMPARE_JSON).is_file():
         return "compare"
+    for kind in ("sensitivity", "staff"):
+        if (root / f"{kind}.json").is_file() and not (root / MANIFEST).exists():
+            return kind
     try:
         manifest = json.loads((root / MANIFEST).read_text(encoding="utf-8"))
     except (OSError, ValueError):
@@ -357,6 +364,13 @@ def remove_if_empty(created: list[Path]) -> None:
     for folder in reversed(created):
         with contextlib.suppress(OSError):
             folder.rmdir()
+
+
+def claim_files(folder: Path, *names: str) -> None:
+    """Make ``folder`` and record ``names`` in it before they are written (``sensitivity`` and
+    ``staff`` outputs): a user's file of the same name is refused, never replaced."""
+    make_folder(folder)
+    Ownership.load(folder).claim(*names)
 
 
 def claim_output(path: Path) -> None:
