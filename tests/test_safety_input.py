@@ -139,6 +139,9 @@ FILES: list[tuple[str, Callable[[WriteScenario], str], tuple[str, ...]]] = [
      ("s.toml", "suppliers", "not a valid name")),
     ("huge", lambda w: str(w("h.toml", 'title = "' + "x" * 11_000_000 + '"\n')),
      ("h.toml", "at most 10 MB")),
+    ("2000 suppliers", lambda w: str(w("many.toml", 'extends = "nacka-multi"\n' + "".join(
+        f'[suppliers.s{i}]\nareas = ["workplace"]\n' for i in range(2000)))),
+     ("many.toml", "suppliers")),
 ]
 
 

@@ -119,6 +119,7 @@ def run_compare(sources: Sequence[Scenario | Path], replications: int, seed: int
         own = Ownership.load(out)
         _claim(out, own, overwrite, [s for s in sources if isinstance(s, Path)])
         own.adopt()
+        own.clean_tmp()
         own.claim(*(f"{name}/" for _, name in to_run))
         return _run(out, own, names, to_run, loaded, folders, replications, seed, jobs,
                     progress, overwrite, backend, command, model, warn)
