@@ -21,15 +21,7 @@ from typing import TYPE_CHECKING, Any
 from simsource.errors import UserError
 from simsource.experiment.limits import check_seed, check_workloads
 from simsource.experiment.manifest import command_line
-from simsource.experiment.ownership import (
-    COMPARE_JSON,
-    MANIFEST,
-    Ownership,
-    lock_folder,
-    make_folder,
-    remove_if_empty,
-    unlock_folder,
-)
+from simsource.experiment.ownership import COMPARE_JSON, MANIFEST, Ownership, holding
 from simsource.experiment.parquetio import atomic_write_text
 
 if TYPE_CHECKING:
@@ -109,25 +101,13 @@ def run_compare(sources: Sequence[Scenario | Path], replications: int, seed: int
     out = Path(out) if out is not None else default_out(names)
     check_seed(seed)
     check_workloads([sc for sc, _ in to_run], max_events)
-    created = make_folder(out)
-    try:
-        fd = lock_folder(out, "simsource compare")
-    except BaseException:
-        remove_if_empty(created)
-        raise
-    try:
-        own = Ownership.load(out)
+    with holding(out, "simsource compare") as own:
         _claim(out, own, overwrite, [s for s in sources if isinstance(s, Path)])
         own.adopt()
         own.clean_tmp()
         own.claim(*(f"{name}/" for _, name in to_run))
         return _run(out, own, names, to_run, loaded, folders, replications, seed, jobs,
                     progress, overwrite, backend, command, model, warn)
-    except BaseException:
-        remove_if_empty(created)
-        raise
-    finally:
-        unlock_folder(fd)
 
 
 def _run(out: Path, own: Ownership, names: list[str], to_run: list[tuple[Scenario, str]],

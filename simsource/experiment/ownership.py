@@ -312,12 +312,29 @@ def _legacy_paths(root: Path) -> set[str]:
     return paths
 
 
-@contextlib.contextmanager
-def locked(root: Path, what: str = "simsource run") -> Iterator[None]:
-    """Hold :func:`lock_folder` for the duration of a block."""
-    fd = lock_folder(root, what)
+def take_folder(root: Path, what: str = "simsource run"
+                ) -> tuple[Ownership, int | None, list[Path]]:
+    """Create ``root`` if needed, lock it and read its record: ``(record, lock, folders
+    created)``. If the lock is refused, folders this call created are removed again."""
+    created = make_folder(root)
     try:
-        yield
+        fd = lock_folder(root, what)
+    except BaseException:
+        remove_if_empty(created)
+        raise
+    return Ownership.load(root), fd, created
+
+
+@contextlib.contextmanager
+def holding(root: Path, what: str) -> Iterator[Ownership]:
+    """:func:`take_folder` for the duration of a block; on an error (a refusal), folders it
+    created are removed again when still empty."""
+    own, fd, created = take_folder(root, what)
+    try:
+        yield own
+    except BaseException:
+        remove_if_empty(created)
+        raise
     finally:
         unlock_folder(fd)
 

@@ -26,9 +26,8 @@ from simsource.experiment.manifest import (
 )
 from simsource.experiment.ownership import (
     Ownership,
-    lock_folder,
-    make_folder,
     remove_if_empty,
+    take_folder,
     unlock_folder,
 )
 from simsource.experiment.parquetio import StreamingParquetWriter, atomic_write_text
@@ -80,14 +79,8 @@ class ResultStore:
         check_seed(seed)
         identity = {"kind": "run", "scenario": sc.name, "scenario_hash": scenario_hash(sc),
                     "seed": seed}
-        created = make_folder(root)
+        own, fd, created = take_folder(root)
         try:
-            fd = lock_folder(root)
-        except BaseException:
-            remove_if_empty(created)
-            raise
-        try:
-            own = Ownership.load(root)
             old = claim_folder(root, identity, overwrite, own)
             own.adopt()        # an old folder read by format gets a record from now on
             own.clean_tmp()    # temporary files of a killed run (we hold the lock)

@@ -24,13 +24,7 @@ from simsource.experiment.manifest import (
     now_iso,
     write_manifest,
 )
-from simsource.experiment.ownership import (
-    Ownership,
-    lock_folder,
-    make_folder,
-    remove_if_empty,
-    unlock_folder,
-)
+from simsource.experiment.ownership import Ownership, holding
 from simsource.experiment.parquetio import StreamingParquetWriter, atomic_write_text
 
 if TYPE_CHECKING:
@@ -127,24 +121,12 @@ def run_sweep(sc: Scenario, points: Sequence[Point], replications: int, seed: in
     identity: dict[str, Any] = {"kind": "sweep", "scenario": sc.name,
                                 "scenario_hash": scenario_hash(sc), "seed": seed,
                                 "design_hash": design_hash(points)}
-    created = make_folder(root)
-    try:
-        fd = lock_folder(root, "simsource sweep")
-    except BaseException:
-        remove_if_empty(created)
-        raise
-    try:
-        own = Ownership.load(root)
+    with holding(root, "simsource sweep") as own:
         old = claim_folder(root, identity, overwrite, own)
         own.adopt()
         own.clean_tmp()
         return _sweep(root, own, old, identity, sc, scenarios, points, replications, seed, jobs,
                       progress, backend, command, lhs, model, warn)
-    except BaseException:
-        remove_if_empty(created)
-        raise
-    finally:
-        unlock_folder(fd)
 
 
 def _sweep(root: Path, own: Ownership, old: dict[str, Any] | None, identity: dict[str, Any],
