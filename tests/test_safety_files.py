@@ -19,7 +19,8 @@ from click.testing import CliRunner, Result
 from simsource.cli import main
 from simsource.errors import UserError
 from simsource.experiment import load_results
-from simsource.experiment.ownership import JOURNAL, Ownership, lock_folder, unlock_folder
+from simsource.experiment.folders import lock_folder, unlock_folder
+from simsource.experiment.ownership import JOURNAL, Ownership
 
 TINY = ["-n", "2", "-j", "1", "-q", "--set", "scenario.years=0.5",
         "--set", "scenario.warmup_years=0.25"]

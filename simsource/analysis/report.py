@@ -466,7 +466,7 @@ def build_report(data: AnalysisData, title: str | None = None) -> str:
 def write_report(results: str | Path, output: str | Path | None = None) -> Path:
     """Load ``results`` and write its report (default ``RESULTS/report.html``)."""
     from simsource.analysis.plots import load_analysis
-    from simsource.experiment.ownership import claim_output
+    from simsource.experiment.folders import claim_output
     from simsource.experiment.parquetio import atomic_write_text
 
     data = load_analysis(results)

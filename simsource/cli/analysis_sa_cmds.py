@@ -118,8 +118,8 @@ def sensitivity_cmd(scenario: str, method: str, params: str | None, samples: int
     means) and sensitivity.json to the output folder.
     """
     from simsource.analysis import sensitivity as sa
+    from simsource.experiment.folders import claim_files
     from simsource.experiment.limits import check_points, check_replications, check_workloads
-    from simsource.experiment.ownership import claim_files
 
     sc = _load(scenario, sets, years)
     if list_params:
@@ -144,13 +144,15 @@ def sensitivity_cmd(scenario: str, method: str, params: str | None, samples: int
     check_points(n * (k + 1) if method == "morris" else sa.sobol_samples(n) * (2 * k + 2),
                  f"--samples {n} over {k} parameters", "fewer --samples or --params")
     folder = out or Path("results") / f"sensitivity-{sc.name}-{method}"
-    claim_files(folder, "sensitivity.csv", "points.csv", "sensitivity.png", "sensitivity.json")
+    files = ("sensitivity.csv", "points.csv", "sensitivity.png", "sensitivity.json")
+    claim_files(folder, *files, dry=True)  # a user's file there: refused before the work
     t0 = time.perf_counter()
     with _backend(backend, jobs, scheduler) as be:
         res = sa.run_sensitivity(sc, chosen, method=method, samples=n, kpi=kpi,
                                  replications=replications, seed=seed, jobs=jobs,
                                  progress=not quiet, levels=levels, backend=be)
     elapsed = time.perf_counter() - t0
+    claim_files(folder, *files)
     res.table.to_csv(folder / "sensitivity.csv", index=False)
     res.design.to_csv(folder / "points.csv", index=False)
     _save(sa.plot_sensitivity(res, top=top), folder / "sensitivity.png")
@@ -209,20 +211,22 @@ def staff_cmd(scenario: str, target: str, confidence: float, max_staff: int, min
     staff.csv, staff.png and staff.json to the output folder.
     """
     from simsource.analysis import staffing as st
+    from simsource.experiment.folders import claim_files
     from simsource.experiment.limits import check_replications, check_workloads
-    from simsource.experiment.ownership import claim_files
 
     sc = _load(scenario, sets, years)
     check_replications(replications)
     check_workloads([sc], None)
     folder = out or Path("results") / f"staff-{sc.name}"
-    claim_files(folder, "staff.csv", "staff.png", "staff.json")
+    files = ("staff.csv", "staff.png", "staff.json")
+    claim_files(folder, *files, dry=True)  # a user's file there: refused before the work
     t0 = time.perf_counter()
     with _backend(backend, jobs, scheduler) as be:
         res = st.find_staffing(sc, target, confidence=confidence, min_staff=min_staff,
                                max_staff=max_staff, replications=replications, seed=seed,
                                strict=strict, jobs=jobs, progress=not quiet, backend=be)
     elapsed = time.perf_counter() - t0
+    claim_files(folder, *files)
     res.table().to_csv(folder / "staff.csv", index=False)
     _save(st.plot_staffing(res), folder / "staff.png")
     chosen = res.chosen

@@ -19,9 +19,10 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from simsource.errors import UserError
+from simsource.experiment.folders import holding
 from simsource.experiment.limits import check_seed, check_workloads
 from simsource.experiment.manifest import command_line
-from simsource.experiment.ownership import COMPARE_JSON, MANIFEST, Ownership, holding
+from simsource.experiment.ownership import COMPARE_JSON, MANIFEST, Ownership
 from simsource.experiment.parquetio import atomic_write_text
 
 if TYPE_CHECKING:

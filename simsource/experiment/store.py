@@ -16,6 +16,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from simsource.experiment import chunks as ck
+from simsource.experiment.folders import remove_if_empty, take_folder, unlock_folder
 from simsource.experiment.limits import check_seed
 from simsource.experiment.manifest import (
     claim_folder,
@@ -24,12 +25,7 @@ from simsource.experiment.manifest import (
     now_iso,
     write_manifest,
 )
-from simsource.experiment.ownership import (
-    Ownership,
-    remove_if_empty,
-    take_folder,
-    unlock_folder,
-)
+from simsource.experiment.ownership import Ownership
 from simsource.experiment.parquetio import StreamingParquetWriter, atomic_write_text
 
 if TYPE_CHECKING:

@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Any
 
 from simsource.errors import UserError
 from simsource.experiment.design import Point, design_hash
+from simsource.experiment.folders import holding
 from simsource.experiment.limits import check_seed, check_workloads
 from simsource.experiment.manifest import (
     claim_folder,
@@ -24,7 +25,7 @@ from simsource.experiment.manifest import (
     now_iso,
     write_manifest,
 )
-from simsource.experiment.ownership import Ownership, holding
+from simsource.experiment.ownership import Ownership
 from simsource.experiment.parquetio import StreamingParquetWriter, atomic_write_text
 
 if TYPE_CHECKING:

@@ -180,7 +180,7 @@ def check_format(path: Path) -> None:
 
 def save(fig: Figure, path: str | Path, dpi: int = 110) -> Path:
     """Write ``fig`` as PNG or SVG (by extension), rendered with the Agg backend."""
-    from simsource.experiment.ownership import claim_output
+    from simsource.experiment.folders import claim_output
 
     p = Path(path)
     check_format(p)
