@@ -71,7 +71,7 @@ def test_space_expands_suppliers_and_sources_and_skips_switched_off_mechanisms()
     for name in sc.ideas.sources:
         assert f"ideas.sources.{name}.rate_per_year" in keys
     assert not [k for k in keys if k.startswith("transition.")]  # transition disabled
-    assert "ambition.innovations_per_year" not in keys  # no declared range
+    assert "coordination.plan" not in keys  # not a number (every number has a range now)
     staff = next(p for p in parameter_space(sc) if p.key == "coordination.staff")
     assert (staff.low, staff.high, staff.integer, staff.value) == (6, 40, True, 24)
 

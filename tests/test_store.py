@@ -152,14 +152,20 @@ def test_a_damaged_chunk_is_reported_deleted_and_recomputed(tmp_path: Path, sc: 
 def test_an_uncommitted_chunk_is_removed_quietly(tmp_path: Path, sc: Scenario) -> None:
     with open_store(tmp_path / "r", sc) as store:
         fill(store, [range(0, 4), range(4, 8)])
+        # killed while writing chunk 8-9: its names were recorded before the temporary file
+        store.own.claim(*(f"chunks/r0000008-0000009{s}" for s in ck.SUFFIXES))
     folder = tmp_path / "r" / "chunks"
     (folder / "r0000004-0000007.json").unlink()  # killed before the commit mark
     (folder / ".tmp-r0000008-0000009.kpi.parquet.123").write_bytes(b"partial")
+    # files simsource did not write are neither used nor deleted, whatever their names
+    (folder / ".tmp-r0000010-0000011.kpi.parquet.9").write_bytes(b"the user's")
+    (folder / "notes.txt").write_text("the user's")
     warn = Warnings()
     with open_store(tmp_path / "r", sc, warn=warn) as store:
         assert store.missing(8) == [4, 5, 6, 7]
     assert warn == []
     assert sorted(p.name for p in folder.iterdir()) == [
+        ".tmp-r0000010-0000011.kpi.parquet.9", "notes.txt",
         "r0000000-0000003.json", "r0000000-0000003.kpi.parquet", "r0000000-0000003.ts.parquet"]
 
 
@@ -188,11 +194,11 @@ def test_broken_manifest_and_foreign_folder_are_clear_errors(tmp_path: Path, sc:
     foreign = tmp_path / "mine"
     foreign.mkdir()
     (foreign / "notes.txt").write_text("keep me")
-    with pytest.raises(UserError, match="not a simsource results folder"):
-        open_store(foreign, sc)
-    with open_store(foreign, sc, overwrite=True):
-        pass
-    assert (foreign / "notes.txt").read_text() == "keep me"  # --overwrite removes only ours
+    for overwrite in (False, True):  # --overwrite never writes into a folder of the user's
+        with pytest.raises(UserError, match=r"not a simsource results folder.*notes\.txt"):
+            open_store(foreign, sc, overwrite=overwrite)
+    assert sorted(p.name for p in foreign.iterdir()) == ["notes.txt"]
+    assert (foreign / "notes.txt").read_text() == "keep me"
 
 
 def test_a_folder_in_use_is_refused(tmp_path: Path, sc: Scenario) -> None:

@@ -38,6 +38,7 @@ from simsource.scenario import Scenario, ScenarioError, load_scenario
 from simsource.scenario.diff import Change
 from simsource.scenario.loader import builtin_names, scenarios_dir, validate_data, with_overrides
 from simsource.scenario.schema import DOMAINS, PARTNERSHIP_DIMENSIONS, PRESETS, RESPONSIBILITIES
+from simsource.scenario.workload import check_workload
 
 DEFAULT_REPLICATIONS = 20
 DEFAULT_SEED = 2017
@@ -83,6 +84,7 @@ def load_uploaded(content: bytes, filename: str) -> Scenario:
         except ScenarioError as exc:
             raise ScenarioError([line.replace(str(path), filename)
                                  for line in exc.problems]) from None
+    check_workload(sc, where=filename)  # the same limit as the batch commands
     return sc
 
 
@@ -239,6 +241,7 @@ def build(base: Scenario, c: Controls) -> Built:
     ref = with_sourcing(base, c.sourcing)
     ov = overrides_for(ref, c)
     sc = with_overrides(ref, ov)
+    check_workload(sc, where="settings")  # e.g. an uploaded file's rates x the inflow slider
     return Built(sc, ov, c.sourcing != "scenario")
 
 

@@ -19,7 +19,7 @@ from typing import Any, NamedTuple
 
 import click
 
-from simsource.errors import UserError
+from simsource.errors import UserError, environment_problem
 
 
 class UsageProblem(Exception):
@@ -143,11 +143,15 @@ class SimsourceGroup(LazyGroup):
 
 
 def _user_problems(exc: BaseException) -> list[str] | None:
+    """The lines to print for a problem of the user's input or environment (exit 2), or None
+    for a bug (exit 1): a read-only folder, a full disk or a missing permission is the
+    environment's, named with its path."""
     if isinstance(exc, UsageProblem):
         return exc.problems
     if isinstance(exc, UserError):
         return list(exc.problems)
-    return None
+    problem = environment_problem(exc)
+    return [problem] if problem is not None else None
 
 
 @click.group(cls=SimsourceGroup, lazy_subcommands=COMMANDS,

@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Any
 import click
 
 from simsource.cli import UsageProblem
+from simsource.cli.params import RESULTS_DIR, SEED
 from simsource.cli.scenario_cmds import set_option
 
 if TYPE_CHECKING:
@@ -36,7 +37,9 @@ def _backend(name: str, jobs: int | None, scheduler: str | None) -> Iterator[Bac
     """The backend for one command, closed when it ends (a LocalCluster is shut down; an
     external Dask cluster keeps running)."""
     from simsource.experiment.backend import make_backend
+    from simsource.experiment.limits import warn_jobs
 
+    warn_jobs(jobs, lambda msg: click.echo(f"warning: {msg}", err=True))
     be = make_backend(name, jobs, scheduler)
     try:
         yield be
@@ -84,10 +87,10 @@ def _write_json(path: Path, data: dict[str, Any]) -> None:
               help="The KPI analysed.")
 @click.option("-r", "--replications", type=int, default=3, show_default=True, metavar="REPS",
               help="Replications averaged per design point (common random numbers).")
-@click.option("--seed", type=int, default=0, show_default=True, metavar="S")
+@click.option("--seed", type=SEED, default=0, show_default=True, metavar="S")
 @click.option("-j", "--jobs", type=int, default=None, metavar="JOBS",
               help="Worker processes (default: every core).")
-@click.option("--out", type=click.Path(path_type=Path, file_okay=False), default=None,
+@click.option("--out", type=RESULTS_DIR, default=None,
               metavar="DIR", help="Output folder (default results/sensitivity-SCENARIO-METHOD/).")
 @set_option
 @click.option("--years", type=float, default=None, metavar="Y",
@@ -115,6 +118,8 @@ def sensitivity_cmd(scenario: str, method: str, params: str | None, samples: int
     means) and sensitivity.json to the output folder.
     """
     from simsource.analysis import sensitivity as sa
+    from simsource.experiment.folders import claim_files
+    from simsource.experiment.limits import check_points, check_replications, check_workloads
 
     sc = _load(scenario, sets, years)
     if list_params:
@@ -128,18 +133,26 @@ def sensitivity_cmd(scenario: str, method: str, params: str | None, samples: int
         return
     n = samples if samples is not None else DEFAULT_SAMPLES[method]
     sa.check_inputs(method, n, replications, levels)
+    check_replications(replications, "-r/--replications")
+    check_points(n, "--samples", "fewer --samples")
+    check_workloads([sc], None)
     if method == "sobol" and sa.sobol_samples(n) != n:
         click.echo(f"note: --samples rounded up to {sa.sobol_samples(n)} (Sobol needs a power "
                    "of two)", err=True)
     chosen = sa.select_params(sc, params)
+    k = len(chosen)  # design points, counted before SALib builds them
+    check_points(n * (k + 1) if method == "morris" else sa.sobol_samples(n) * (2 * k + 2),
+                 f"--samples {n} over {k} parameters", "fewer --samples or --params")
     folder = out or Path("results") / f"sensitivity-{sc.name}-{method}"
+    files = ("sensitivity.csv", "points.csv", "sensitivity.png", "sensitivity.json")
+    claim_files(folder, *files, dry=True)  # a user's file there: refused before the work
     t0 = time.perf_counter()
     with _backend(backend, jobs, scheduler) as be:
         res = sa.run_sensitivity(sc, chosen, method=method, samples=n, kpi=kpi,
                                  replications=replications, seed=seed, jobs=jobs,
                                  progress=not quiet, levels=levels, backend=be)
     elapsed = time.perf_counter() - t0
-    folder.mkdir(parents=True, exist_ok=True)
+    claim_files(folder, *files)
     res.table.to_csv(folder / "sensitivity.csv", index=False)
     res.design.to_csv(folder / "points.csv", index=False)
     _save(sa.plot_sensitivity(res, top=top), folder / "sensitivity.png")
@@ -171,10 +184,10 @@ def sensitivity_cmd(scenario: str, method: str, params: str | None, samples: int
 @click.option("--min-staff", type=int, default=1, show_default=True)
 @click.option("-n", "--replications", type=int, default=40, show_default=True, metavar="REPS",
               help="Replications per staffing level (common random numbers).")
-@click.option("--seed", type=int, default=0, show_default=True, metavar="S")
+@click.option("--seed", type=SEED, default=0, show_default=True, metavar="S")
 @click.option("-j", "--jobs", type=int, default=None, metavar="JOBS",
               help="Worker processes (default: every core).")
-@click.option("--out", type=click.Path(path_type=Path, file_okay=False), default=None,
+@click.option("--out", type=RESULTS_DIR, default=None,
               metavar="DIR", help="Output folder (default results/staff-SCENARIO/).")
 @set_option
 @click.option("--years", type=float, default=None, metavar="Y",
@@ -198,16 +211,22 @@ def staff_cmd(scenario: str, target: str, confidence: float, max_staff: int, min
     staff.csv, staff.png and staff.json to the output folder.
     """
     from simsource.analysis import staffing as st
+    from simsource.experiment.folders import claim_files
+    from simsource.experiment.limits import check_replications, check_workloads
 
     sc = _load(scenario, sets, years)
+    check_replications(replications)
+    check_workloads([sc], None)
     folder = out or Path("results") / f"staff-{sc.name}"
+    files = ("staff.csv", "staff.png", "staff.json")
+    claim_files(folder, *files, dry=True)  # a user's file there: refused before the work
     t0 = time.perf_counter()
     with _backend(backend, jobs, scheduler) as be:
         res = st.find_staffing(sc, target, confidence=confidence, min_staff=min_staff,
                                max_staff=max_staff, replications=replications, seed=seed,
                                strict=strict, jobs=jobs, progress=not quiet, backend=be)
     elapsed = time.perf_counter() - t0
-    folder.mkdir(parents=True, exist_ok=True)
+    claim_files(folder, *files)
     res.table().to_csv(folder / "staff.csv", index=False)
     _save(st.plot_staffing(res), folder / "staff.png")
     chosen = res.chosen

@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Any
 import click
 
 from simsource.cli import UsageProblem
+from simsource.cli.params import RESULTS_DIR, SEED, max_events_option
 from simsource.cli.scenario_cmds import load_with_sets, set_option
 
 if TYPE_CHECKING:
@@ -39,7 +40,9 @@ def _command() -> str:
 @contextlib.contextmanager
 def _backend(name: str, jobs: int | None, scheduler: str | None) -> Iterator[Backend]:
     from simsource.experiment.backend import make_backend
+    from simsource.experiment.limits import warn_jobs
 
+    warn_jobs(jobs, _warn)
     be = make_backend(name, jobs, scheduler)
     try:
         yield be
@@ -52,12 +55,12 @@ def _batch_options(f: Callable[..., Any]) -> Callable[..., Any]:
     opts = [
         click.option("-n", "--replications", type=int, default=None, metavar="N",
                      help=f"Replications per scenario or design point (default {DEFAULT_N})."),
-        click.option("--seed", type=int, default=None, metavar="S",
+        click.option("--seed", type=SEED, default=None, metavar="S",
                      help="Root seed; replication i uses (S, i) (default 0)."),
         click.option("-j", "--jobs", type=int, default=None, metavar="JOBS",
                      help="Worker processes (default: every core)."),
         set_option,
-        click.option("--out", type=click.Path(path_type=Path, file_okay=False), default=None,
+        click.option("--out", type=RESULTS_DIR, default=None,
                      metavar="DIR", help="Results folder (default under results/)."),
         click.option("-q", "--quiet", is_flag=True,
                      help="No progress bar and no summary table."),
@@ -68,6 +71,7 @@ def _batch_options(f: Callable[..., Any]) -> Callable[..., Any]:
         click.option("--scheduler", default=None, metavar="ADDRESS",
                      help="With --backend dask: the scheduler, e.g. tcp://10.0.0.5:8786 "
                           "(default: a local cluster of -j workers)."),
+        max_events_option(),
     ]
     for opt in reversed(opts):
         f = opt(f)
@@ -109,15 +113,17 @@ def _print_summary(out: Path, title: str) -> None:
                    "lead time, coordinator utilisation, total cost).")
 def run_cmd(scenario: str, replications: int | None, seed: int | None, jobs: int | None,
             sets: tuple[str, ...], out: Path | None, quiet: bool, overwrite: bool,
-            backend: str, scheduler: str | None, precision: float | None, max_n: int,
-            kpis: str | None) -> None:
+            backend: str, scheduler: str | None, max_events: float | None,
+            precision: float | None, max_n: int, kpis: str | None) -> None:
     """Run N replications of a scenario in parallel; write a results folder and print a summary.
 
     Re-running the same command continues an interrupted batch; a larger -n extends it.
     """
+    from simsource.experiment.limits import check_workloads
     from simsource.experiment.tables import warmup_warning
 
     sc = load_with_sets(scenario, sets)
+    check_workloads([sc], max_events)
     seed = 0 if seed is None else seed
     out = out or Path("results") / sc.name
     if kpis is not None and precision is None:
@@ -171,7 +177,8 @@ def _is_results_dir(arg: str) -> bool:
 @_batch_options
 def compare_cmd(sources: tuple[str, ...], replications: int | None, seed: int | None,
                 jobs: int | None, sets: tuple[str, ...], out: Path | None, quiet: bool,
-                overwrite: bool, backend: str, scheduler: str | None) -> None:
+                overwrite: bool, backend: str, scheduler: str | None,
+                max_events: float | None) -> None:
     """Compare scenarios with common random numbers: each one's mean and 95 % CI, and the paired
     difference to the first with its CI and Holm-corrected p-value.
 
@@ -196,7 +203,7 @@ def compare_cmd(sources: tuple[str, ...], replications: int | None, seed: int | 
     n = DEFAULT_N if replications is None else replications
     with _backend(backend, jobs, scheduler) as be:
         table = run_compare(items, n, seed, jobs, out, progress=not quiet, overwrite=overwrite,
-                            backend=be, command=_command(), warn=_warn)
+                            backend=be, command=_command(), max_events=max_events, warn=_warn)
     from simsource.experiment.compare import default_out
 
     _warn_overloaded(table)
@@ -218,7 +225,8 @@ def compare_cmd(sources: tuple[str, ...], replications: int | None, seed: int | 
 @_batch_options
 def sweep_cmd(scenario: str, vary: tuple[str, ...], lhs: int | None, replications: int | None,
               seed: int | None, jobs: int | None, sets: tuple[str, ...], out: Path | None,
-              quiet: bool, overwrite: bool, backend: str, scheduler: str | None) -> None:
+              quiet: bool, overwrite: bool, backend: str, scheduler: str | None,
+              max_events: float | None) -> None:
     """Run a scenario over a design of parameter values (common random numbers at every point).
 
     Writes sweep.parquet, sweep_summary.csv, design.csv and one results folder per point.
@@ -234,7 +242,7 @@ def sweep_cmd(scenario: str, vary: tuple[str, ...], lhs: int | None, replication
     with _backend(backend, jobs, scheduler) as be:
         design, summary = run_sweep(sc, points, n, seed, jobs, out, progress=not quiet,
                                     overwrite=overwrite, backend=be, command=_command(),
-                                    lhs=lhs, warn=_warn)
+                                    lhs=lhs, max_events=max_events, warn=_warn)
     where = out or default_out(sc)
     if quiet:
         click.echo(str(where))

@@ -5,6 +5,7 @@ from __future__ import annotations
 import click
 
 from simsource.cli import UsageProblem
+from simsource.cli.params import max_events_option
 
 set_option = click.option(
     "--set", "sets", multiple=True, metavar="KEY=VALUE",
@@ -36,9 +37,13 @@ def scenarios_cmd() -> None:
 @click.command("validate")
 @click.argument("scenarios", nargs=-1, required=True, metavar="FILE_OR_NAME...")
 @set_option
-def validate_cmd(scenarios: tuple[str, ...], sets: tuple[str, ...]) -> None:
-    """Check scenario files; print one line per problem (exit 2 if any)."""
+@max_events_option()
+def validate_cmd(scenarios: tuple[str, ...], sets: tuple[str, ...],
+                 max_events: float | None) -> None:
+    """Check scenario files; print one line per problem (exit 2 if any). A scenario that
+    passes is one `run` accepts: also its expected work per replication is checked."""
     from simsource.errors import UserError
+    from simsource.experiment.limits import check_workloads
     from simsource.scenario import load_scenario, parse_overrides
 
     overrides = parse_overrides(sets)  # a malformed --set is one problem, not one per file
@@ -46,6 +51,7 @@ def validate_cmd(scenarios: tuple[str, ...], sets: tuple[str, ...]) -> None:
     for name in scenarios:
         try:
             sc = load_scenario(name, overrides)
+            check_workloads([sc], max_events)
         except UserError as exc:
             problems.extend(exc.problems)
             continue

@@ -153,6 +153,8 @@ def make_backend(name: str, jobs: int | None, scheduler: str | None = None) -> B
     except ModuleNotFoundError as exc:
         raise UserError(f"--backend {name}: not available ({exc.name} is not installed; for "
                         "dask: pip install 'simsource[dask]')") from None
+    if scheduler is not None and not scheduler.strip():
+        raise UserError("--scheduler: empty address (e.g. tcp://10.0.0.5:8786)")
     if scheduler is None:
         backend: Backend = getattr(mod, factory)(jobs)
     elif name == "dask":

@@ -32,7 +32,7 @@ from simsource.experiment.parquetio import (
 
 ID_COLUMNS = ("replication", "seed")
 _STEM = re.compile(r"^r(\d{7,})-(\d{7,})$")
-_SUFFIXES = (".kpi.parquet", ".ts.parquet", ".json")
+SUFFIXES = (".kpi.parquet", ".ts.parquet", ".json")
 
 KpiRow = dict[str, Any]
 TsRow = dict[str, Any]
@@ -144,24 +144,33 @@ def _problem(folder: Path, chunk: Chunk, identity: Mapping[str, Any]) -> str | N
 
 
 def _remove(folder: Path, chunk: Chunk) -> None:
-    for suffix in _SUFFIXES:
+    for suffix in SUFFIXES:
         chunk.path(folder, suffix).unlink(missing_ok=True)
 
 
-def scan(folder: Path, identity: Mapping[str, Any], warn: Callable[[str], None]) -> list[Chunk]:
+def _mine(name: str) -> bool:
+    return True
+
+
+def scan(folder: Path, identity: Mapping[str, Any], warn: Callable[[str], None],
+         owns: Callable[[str], bool] = _mine) -> list[Chunk]:
     """The sound chunks in ``folder``, sorted; broken ones are reported via ``warn`` and deleted.
 
     Leftover temporary files and uncommitted chunks (no sidecar: the writer was killed) are
     removed without a report; overlapping chunks (never written by this code) are reported.
+    Only files ``owns(name)`` (the results folder's record) are used or deleted; others are
+    left alone.
     """
     if not folder.is_dir():
         return []
     stems: dict[Chunk, set[str]] = {}
     for path in folder.iterdir():
+        if not owns(path.name):
+            continue
         if path.name.startswith(TMP_PREFIX):
             path.unlink(missing_ok=True)
             continue
-        for suffix in _SUFFIXES:
+        for suffix in SUFFIXES:
             if path.name.endswith(suffix):
                 m = _STEM.match(path.name[: -len(suffix)])
                 if m:

@@ -4,6 +4,10 @@ Every scenario runs replications ``0..n-1`` with the same seed, so replication `
 the same ideas and incidents where their inputs agree; the difference to the first scenario is
 paired by replication (much tighter than comparing two independent means). Existing results
 folders can take part too, as long as they used the same seed.
+
+The comparison folder is locked while it is written and has a record of what simsource wrote
+(``compare.json``'s ``"written"``); ``--out`` refuses a folder that is not empty and not a
+comparison, and ``--overwrite`` removes only what the record names.
 """
 
 from __future__ import annotations
@@ -15,7 +19,10 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from simsource.errors import UserError
-from simsource.experiment.manifest import MANIFEST, clear_owned, command_line
+from simsource.experiment.folders import holding
+from simsource.experiment.limits import check_seed, check_workloads
+from simsource.experiment.manifest import command_line
+from simsource.experiment.ownership import COMPARE_JSON, MANIFEST, Ownership
 from simsource.experiment.parquetio import atomic_write_text
 
 if TYPE_CHECKING:
@@ -24,38 +31,48 @@ if TYPE_CHECKING:
     from simsource.experiment.backend import Backend
     from simsource.scenario import Scenario
 
-COMPARE_JSON = "compare.json"
 
 
 def default_out(names: Sequence[str]) -> Path:
     return Path("results") / ("compare-" + "-vs-".join(names))
 
 
-def _claim(out: Path, overwrite: bool) -> None:
-    if out.exists() and not out.is_dir():
-        raise UserError(f"{out}: exists and is not a folder; use another --out")
+def _claim(out: Path, own: Ownership, overwrite: bool, sources: Sequence[Path]) -> None:
+    """Check that ``out`` may hold this comparison (call under its lock)."""
     if (out / MANIFEST).exists():
         if not overwrite:
             raise UserError(f"{out}: holds a single results folder ({MANIFEST}), not a "
-                            "comparison; use --overwrite or another --out")
-        clear_owned(out)
+                            f"comparison; {own.advice()}")
+        own.clear()
+        return
+    if not (out / COMPARE_JSON).exists():
+        bad = own.first_foreign()
+        if bad is not None:
+            raise UserError(f"{out}: not empty and not a simsource results folder (it holds "
+                            f"{bad}); use another --out")
+        return
+    if overwrite:
+        root = out.resolve()
+        inside = [s for s in sources if root in s.resolve().parents or s.resolve() == root]
+        if inside:
+            raise UserError(f"{out}: --overwrite would remove {inside[0]}, which this comparison "
+                            "reads; use another --out")
+        own.clear()
 
 
 def run_compare(sources: Sequence[Scenario | Path], replications: int, seed: int = 0,
                 jobs: int | None = None, out: Path | str | None = None, progress: bool = False,
                 *, overwrite: bool = False, backend: str | Backend = "local",
                 command: str | None = None,
-                model: str | None = None,
+                model: str | None = None, max_events: float | None = None,
                 warn: Callable[[str], None] | None = None) -> pd.DataFrame:
     """Run (or reuse) each source and write ``comparison.csv`` and ``compare.json``.
 
     ``sources`` are scenarios (run into ``out/<name>/``, resumable) or paths of existing
-    results folders. Returns the comparison table (docs/results-format.md).
+    results folders. Returns the comparison table (docs/results-format.md). Scenarios whose
+    expected events per replication exceed ``max_events`` are refused before anything runs.
     """
-    from simsource.analysis.stats import compare_table
-    from simsource.experiment.backend import using_backend
     from simsource.experiment.results import load_results
-    from simsource.experiment.runner import run_stores
 
     if len(sources) < 2:
         raise UserError("compare: needs at least two scenarios or results folders")
@@ -83,8 +100,26 @@ def run_compare(sources: Sequence[Scenario | Path], replications: int, seed: int
                             "name (name = \"...\" in its file)")
         names.append(name)
     out = Path(out) if out is not None else default_out(names)
-    _claim(out, overwrite)
-    out.mkdir(parents=True, exist_ok=True)
+    check_seed(seed)
+    check_workloads([sc for sc, _ in to_run], max_events)
+    with holding(out, "simsource compare") as own:
+        _claim(out, own, overwrite, [s for s in sources if isinstance(s, Path)])
+        own.adopt()
+        own.clean_tmp()
+        own.claim(*(f"{name}/" for _, name in to_run))
+        return _run(out, own, names, to_run, loaded, folders, replications, seed, jobs,
+                    progress, overwrite, backend, command, model, warn)
+
+
+def _run(out: Path, own: Ownership, names: list[str], to_run: list[tuple[Scenario, str]],
+         loaded: dict[str, pd.DataFrame], folders: dict[str, Path], replications: int,
+         seed: int, jobs: int | None, progress: bool, overwrite: bool,
+         backend: str | Backend, command: str | None, model: str | None,
+         warn: Callable[[str], None] | None) -> pd.DataFrame:
+    from simsource.analysis.stats import compare_table
+    from simsource.experiment.backend import using_backend
+    from simsource.experiment.runner import run_stores
+
     if to_run:
         with using_backend(backend, jobs) as be:
             frames = run_stores([(sc, out / name) for sc, name in to_run], replications, seed,
@@ -100,11 +135,13 @@ def run_compare(sources: Sequence[Scenario | Path], replications: int, seed: int
              f"({', '.join(f'{k}: {v}' for k, v in sizes.items())}); differences are paired on "
              "the replications they share")
     table = compare_table(frames_in_order)
+    own.claim("comparison.csv", COMPARE_JSON)
     atomic_write_text(out / "comparison.csv", table.to_csv(index=False))
     meta: dict[str, Any] = {
         "kind": "compare", "scenarios": names, "seed": seed,
         "replications": min(sizes.values()), "command": command or command_line(),
         "folders": {n: os.path.relpath(p, out) for n, p in folders.items()},
+        "written": own.recorded(),
     }
     atomic_write_text(out / COMPARE_JSON, json.dumps(meta, indent=2) + "\n")
     return table

@@ -314,8 +314,27 @@ def make_backend(jobs: int, scheduler: str | None = None, *, timeout: float | No
     return DaskBackend(client, cluster, jobs, retries=retries)
 
 
+def _check_address(address: str) -> None:
+    """A malformed address is refused before a Client exists (a Client that fails inside its
+    constructor prints a traceback from its ``__del__`` 20 s later)."""
+    from distributed.comm.addressing import parse_address, parse_host_port
+    from distributed.comm.registry import get_backend
+
+    try:
+        scheme, loc = parse_address(address)
+        get_backend(scheme)
+        if scheme in ("tcp", "tls"):
+            _, port = parse_host_port(loc)
+            if not 0 < int(port) < 65536:
+                raise ValueError(f"port {port} is not in 1..65535")
+    except (ValueError, TypeError) as exc:
+        raise UserError(f"--scheduler {address}: not a scheduler address ({exc}); e.g. "
+                        "tcp://10.0.0.5:8786") from None
+
+
 def _connect(distributed: Any, address: str, timeout: float, retries: int,
              worker_timeout: float) -> DaskBackend:
+    _check_address(address)
     try:
         client = distributed.Client(address, timeout=timeout, set_as_default=False)
     except (OSError, ValueError, TypeError) as exc:  # TimeoutError is an OSError

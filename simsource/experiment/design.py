@@ -19,6 +19,7 @@ from itertools import product
 from typing import TYPE_CHECKING, Any
 
 from simsource.errors import UserError
+from simsource.experiment.limits import check_points
 
 if TYPE_CHECKING:
     from simsource.scenario import Scenario
@@ -48,6 +49,7 @@ def grid(start: float, stop: float, step: float) -> list[int | float]:
     if step == 0 or (stop - start) * step < 0:
         raise ValueError("step must be non-zero and point from start towards stop")
     count = math.floor((stop - start) / step + 1e-9) + 1
+    check_points(count, f"range {start}:{stop}:{step}")
     values = [start + i * step for i in range(count)]
     if all(isinstance(x, int) for x in (start, stop, step)):
         return [int(v) for v in values]
@@ -110,6 +112,7 @@ def factorial(varies: Sequence[Vary], sc: Scenario) -> list[Point]:
     keys = [v.key for v in varies]
     if len(set(keys)) != len(keys):
         raise UserError("--vary: a key is given twice")
+    check_points(math.prod(len(v.values) for v in varies), "--vary (full factorial)")
     lists = [[coerce(sc, v.key, x) for x in v.values] for v in varies]
     return [dict(zip(keys, combo, strict=True)) for combo in product(*lists)]
 
@@ -121,6 +124,7 @@ def latin_hypercube(varies: Sequence[Vary], k: int, seed: int, sc: Scenario) -> 
 
     if k < 1:
         raise UserError(f"--lhs: needs at least 1 point, got {k}")
+    check_points(k, "--lhs")
     if len({v.key for v in varies}) != len(varies):
         raise UserError("--vary: a key is given twice")
     rng = np.random.default_rng(seed)

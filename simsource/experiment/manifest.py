@@ -2,7 +2,8 @@
 
 A folder belongs to one (kind, scenario hash, seed) — and for a sweep also one design. Running
 into a folder that holds something else is refused unless ``overwrite``; overwriting removes only
-the files this package writes, never anything else the user keeps there.
+the files the folder's record says simsource wrote (:mod:`simsource.experiment.ownership`), and
+refuses when anything else is inside.
 """
 
 from __future__ import annotations
@@ -11,22 +12,14 @@ import datetime as dt
 import json
 import platform
 import shlex
-import shutil
 import sys
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
 from simsource.errors import UserError
+from simsource.experiment.ownership import COMPARE_JSON, MANIFEST, Ownership
 from simsource.experiment.parquetio import atomic_write_text
-
-MANIFEST = "manifest.json"
-OWNED_FILES = (
-    MANIFEST, "scenario.toml", "replications.parquet", "timeseries.parquet", "summary.csv",
-    "comparison.csv", "compare.json", "sweep.parquet", "sweep_summary.csv", "design.csv",
-)
-OWNED_DIRS = ("chunks", "plots", "points")
-IGNORED = (".lock",)
 
 
 def now_iso() -> str:
@@ -71,8 +64,13 @@ def read_manifest(root: Path) -> dict[str, Any]:
     return data
 
 
-def write_manifest(root: Path, data: Mapping[str, Any]) -> None:
-    atomic_write_text(root / MANIFEST, json.dumps(dict(data), indent=2, default=str) + "\n")
+def write_manifest(root: Path, data: Mapping[str, Any], own: Ownership | None = None) -> None:
+    """Write ``manifest.json`` (with ``"written"``: every path the record holds)."""
+    body = dict(data)
+    if own is not None:
+        own.claim(MANIFEST)
+        body["written"] = own.recorded()
+    atomic_write_text(root / MANIFEST, json.dumps(body, indent=2, default=str) + "\n")
 
 
 def _describe(m: Mapping[str, Any]) -> str:
@@ -81,40 +79,46 @@ def _describe(m: Mapping[str, Any]) -> str:
             + (f", design {m.get('design_hash')}" if m.get("design_hash") else "") + ")")
 
 
-def clear_owned(root: Path) -> None:
-    """Remove what this package writes in ``root`` (and nothing else)."""
-    for name in OWNED_FILES:
-        (root / name).unlink(missing_ok=True)
-    for name in OWNED_DIRS:
-        if (root / name).is_dir():
-            shutil.rmtree(root / name)
-
-
-def claim_folder(root: Path, identity: Mapping[str, Any], overwrite: bool) -> dict[str, Any] | None:
+def claim_folder(root: Path, identity: Mapping[str, Any], overwrite: bool,
+                 own: Ownership | None = None) -> dict[str, Any] | None:
     """Check that ``root`` may be written for ``identity``; return its manifest if it resumes.
 
     ``identity`` holds ``kind``, ``scenario`` (name, for messages), ``scenario_hash``, ``seed``
-    and optionally ``design_hash``. Returns None for a new (or overwritten) folder.
+    and optionally ``design_hash``. Returns None for a new (or overwritten) folder. Call it
+    holding the folder's lock; ``own`` is the folder's record (read here when not given).
     """
     if not root.exists():
         return None
     if not root.is_dir():
         raise UserError(f"{root}: exists and is not a folder; use another --out")
-    if overwrite:
-        clear_owned(root)
+    own = own if own is not None else Ownership.load(root)
+    if (root / COMPARE_JSON).exists() and not (root / MANIFEST).exists():
+        if not overwrite:
+            raise UserError(f"{root}: holds a comparison ({COMPARE_JSON}), not "
+                            f"{_describe(identity)}; {own.advice()}")
+        own.clear()
         return None
     if not (root / MANIFEST).exists():
-        ours = [p.name for p in root.iterdir() if p.name not in IGNORED]
-        if ours:
+        bad = own.first_foreign()
+        if bad is not None:
             raise UserError(f"{root}: not empty and not a simsource results folder (no "
-                            f"{MANIFEST}); use --overwrite or another --out")
+                            f"{MANIFEST}; it holds {bad}); use another --out")
         return None
     try:
         old = read_manifest(root)
     except UserError as exc:
-        raise UserError(f"{exc}; use --overwrite or another --out") from None
+        if overwrite:
+            own.clear()
+            return None
+        raise UserError(f"{exc}; {own.advice()}") from None
     keys = ("kind", "scenario_hash", "seed", "design_hash")
     if any(old.get(k, "run" if k == "kind" else None) != identity.get(k) for k in keys):
+        if overwrite:
+            own.clear()
+            return None
         raise UserError(f"{root}: {MANIFEST}: holds {_describe(old)}, not {_describe(identity)}; "
-                        "use --overwrite or another --out")
+                        f"{own.advice()}")
+    if overwrite:
+        own.clear()
+        return None
     return old

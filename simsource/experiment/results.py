@@ -16,19 +16,56 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from simsource.errors import UserError
-from simsource.experiment.manifest import MANIFEST, read_manifest
+from simsource.experiment.manifest import read_manifest
+from simsource.experiment.ownership import MANIFEST
 
 if TYPE_CHECKING:
     import pandas as pd
+    import pyarrow as pa
 
 COMPARE_JSON = "compare.json"
+
+#: the columns every results table starts with (docs/results-format.md) and their kinds:
+#: "i" integer, "s" text; all other columns must be numbers
+ID_COLUMNS: dict[str, dict[str, str]] = {
+    "replications.parquet": {"scenario": "s", "replication": "i", "seed": "i"},
+    "timeseries.parquet": {"scenario": "s", "replication": "i", "seed": "i", "month": "n"},
+    "sweep.parquet": {"point": "i", "replication": "i", "seed": "i"},
+}
+
+
+def _check_schema(path: Path, schema: pa.Schema) -> None:
+    """A results table with the columns and types of docs/results-format.md, else a
+    :class:`UserError` naming the first problem."""
+    import pyarrow as pa
+
+    ids = ID_COLUMNS.get(path.name)
+    if ids is None:
+        return
+    missing = [c for c in ids if c not in schema.names]
+    if missing:
+        raise UserError(f"{path}: not a simsource results table (no column "
+                        f"{', '.join(missing)}); rerun the command that wrote this folder")
+    for field in schema:
+        want = ids.get(field.name, "d" if path.name == "sweep.parquet" else "n")
+        t = field.type
+        ok = {"s": pa.types.is_string(t) or pa.types.is_large_string(t),
+              "i": pa.types.is_integer(t),
+              "n": pa.types.is_integer(t) or pa.types.is_floating(t),
+              "d": True}[want]  # a sweep's design columns may hold any value
+        if not ok:
+            raise UserError(f"{path}: column '{field.name}' holds {t}, not the "
+                            f"{'text' if want == 's' else 'numbers'} of a simsource results "
+                            "table; rerun the command that wrote this folder")
 
 
 def _read_parquet(path: Path, columns: list[str] | None = None) -> pd.DataFrame:
     import pandas as pd
     import pyarrow as pa
+    import pyarrow.parquet as pq
 
     try:
+        _check_schema(path, pq.read_schema(path))
         return pd.read_parquet(path, columns=columns)
     except FileNotFoundError:
         raise UserError(f"{path}: missing; run the command that made this folder again to "

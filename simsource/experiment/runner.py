@@ -176,6 +176,9 @@ def execute(jobs: Sequence[Job], backend: Backend, bar: Any, *, chunk_size: int 
 def check_replications(n: int) -> None:
     if n < 1:
         raise UserError(f"-n/--replications: must be at least 1, got {n}")
+    from simsource.experiment.limits import check_replications as within_limits
+
+    within_limits(n)  # at most MAX_REPLICATIONS: memory stays flat
 
 
 # ---- the Python API --------------------------------------------------------------------------

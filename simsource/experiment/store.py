@@ -8,8 +8,6 @@
 
 from __future__ import annotations
 
-import contextlib
-import os
 from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -17,8 +15,9 @@ from typing import TYPE_CHECKING, Any
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from simsource.errors import UserError
 from simsource.experiment import chunks as ck
+from simsource.experiment.folders import remove_if_empty, take_folder, unlock_folder
+from simsource.experiment.limits import check_seed
 from simsource.experiment.manifest import (
     claim_folder,
     command_line,
@@ -26,6 +25,7 @@ from simsource.experiment.manifest import (
     now_iso,
     write_manifest,
 )
+from simsource.experiment.ownership import Ownership
 from simsource.experiment.parquetio import StreamingParquetWriter, atomic_write_text
 
 if TYPE_CHECKING:
@@ -44,30 +44,15 @@ def _stderr(msg: str) -> None:
     click.echo(f"warning: {msg}", err=True)
 
 
-def _lock(root: Path) -> int | None:
-    """An exclusive lock on ``root`` for this process (released by the OS if it dies)."""
-    try:
-        import fcntl
-    except ImportError:  # pragma: no cover - not POSIX
-        return None
-    fd = os.open(root / ".lock", os.O_RDWR | os.O_CREAT, 0o644)
-    try:
-        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-    except OSError:
-        os.close(fd)
-        raise UserError(f"{root}: in use by another simsource run; wait for it to finish or "
-                        "use another --out") from None
-    return fd
-
-
 class ResultStore:
     """One scenario's results folder: claimed, locked, filled with verified chunks, finalized."""
 
     def __init__(self, root: Path, sc: Scenario, seed: int, manifest: dict[str, Any],
-                 lock_fd: int | None, warn: Warn) -> None:
+                 lock_fd: int | None, warn: Warn, own: Ownership | None = None) -> None:
         from simsource.scenario import scenario_hash
 
         self.root = root
+        self.own = own if own is not None else Ownership.load(root)
         self.sc = sc
         self.seed = seed
         self.manifest = manifest
@@ -87,14 +72,14 @@ class ResultStore:
 
         root = Path(root)
         warn = warn if warn is not None else _stderr
+        check_seed(seed)
         identity = {"kind": "run", "scenario": sc.name, "scenario_hash": scenario_hash(sc),
                     "seed": seed}
-        if root.exists() and not root.is_dir():
-            raise UserError(f"{root}: exists and is not a folder; use another --out")
-        root.mkdir(parents=True, exist_ok=True)
-        fd = _lock(root)
+        own, fd, created = take_folder(root)
         try:
-            old = claim_folder(root, identity, overwrite)
+            old = claim_folder(root, identity, overwrite, own)
+            own.adopt()        # an old folder read by format gets a record from now on
+            own.clean_tmp()    # temporary files of a killed run (we hold the lock)
             env = environment()
             if old and old.get("simsource_version") != env["simsource_version"]:
                 warn(f"{root}: made by simsource {old.get('simsource_version')}, this is "
@@ -105,13 +90,14 @@ class ResultStore:
                 "started": (old or {}).get("started") or now_iso(), "finished": None,
                 "command": command or command_line(),
             }
+            own.claim("scenario.toml")
             atomic_write_text(root / "scenario.toml", scenario_toml(sc))
-            store = cls(root, sc, seed, manifest, fd, warn)
+            store = cls(root, sc, seed, manifest, fd, warn, own)
             manifest["replications"] = len(store.done())
-            write_manifest(root, manifest)
+            write_manifest(root, manifest, own)
         except BaseException:
-            if fd is not None:
-                os.close(fd)
+            unlock_folder(fd)
+            remove_if_empty(created)
             raise
         return store
 
@@ -123,7 +109,8 @@ class ResultStore:
     def done(self) -> set[int]:
         """Replications on disk in sound chunks (verified once; broken chunks reported, deleted)."""
         if self._chunks is None:
-            self._chunks = ck.scan(self.chunk_dir, self.identity, self.warn)
+            self._chunks = ck.scan(self.chunk_dir, self.identity, self.warn,
+                                   owns=lambda name: self.own.owns(f"chunks/{name}"))
         return {r for c in self._chunks for r in c.reps}
 
     def missing(self, n: int) -> list[int]:
@@ -146,6 +133,8 @@ class ResultStore:
                 return
             raise RuntimeError(f"{self.root}: replications {sorted(stored)[:5]} are already "
                                "stored in another chunk")
+        stem = ck.Chunk(reps[0], reps[-1]).stem
+        self.own.claim(*(f"chunks/{stem}{suffix}" for suffix in ck.SUFFIXES))
         self.chunk_dir.mkdir(exist_ok=True)
         chunk = ck.write_chunk(self.chunk_dir, ck.kpi_table(self.sc.name, kpi_rows),
                                ck.ts_table(self.sc.name, ts_rows), self.identity)
@@ -183,6 +172,7 @@ class ResultStore:
         """Write the five files for replications 0..n-1 (streamed chunk by chunk)."""
         from simsource.analysis.stats import summarize
 
+        self.own.claim("replications.parquet", "timeseries.parquet", "summary.csv")
         with StreamingParquetWriter(self.root / "replications.parquet", KPI_GROUP_ROWS) as w:
             for table in self._tables(n, "kpi"):
                 w.write(table)
@@ -193,7 +183,7 @@ class ResultStore:
         atomic_write_text(self.root / "summary.csv", summarize(df).to_csv(index=False))
         self.manifest.update(replications=n, requested=max(n, self.manifest["requested"]),
                              finished=now_iso())
-        write_manifest(self.root, self.manifest)
+        write_manifest(self.root, self.manifest, self.own)
         return df
 
     def close(self) -> None:
@@ -201,12 +191,10 @@ class ResultStore:
         try:
             if self.manifest.get("finished") is None and self._chunks is not None:
                 self.manifest["replications"] = len(self.done())
-                write_manifest(self.root, self.manifest)
+                write_manifest(self.root, self.manifest, self.own)
         finally:
-            if self._lock_fd is not None:
-                with contextlib.suppress(OSError):
-                    os.close(self._lock_fd)
-                self._lock_fd = None
+            unlock_folder(self._lock_fd)
+            self._lock_fd = None
 
     def __enter__(self) -> ResultStore:
         return self

@@ -3,6 +3,9 @@
 Each design point is a full results folder ``points/p0000/`` (resumable like ``run``), all with
 the same seed; then ``sweep.parquet`` (point, design columns, replication, seed, KPIs — streamed
 point by point), ``sweep_summary.csv``, ``design.csv`` and the manifest (``kind = "sweep"``).
+
+The sweep folder is locked for the whole sweep (a concurrent ``sweep --overwrite`` is refused,
+not obeyed) and records what it wrote, like every results folder.
 """
 
 from __future__ import annotations
@@ -13,6 +16,8 @@ from typing import TYPE_CHECKING, Any
 
 from simsource.errors import UserError
 from simsource.experiment.design import Point, design_hash
+from simsource.experiment.folders import holding
+from simsource.experiment.limits import check_seed, check_workloads
 from simsource.experiment.manifest import (
     claim_folder,
     command_line,
@@ -20,6 +25,7 @@ from simsource.experiment.manifest import (
     now_iso,
     write_manifest,
 )
+from simsource.experiment.ownership import Ownership
 from simsource.experiment.parquetio import StreamingParquetWriter, atomic_write_text
 
 if TYPE_CHECKING:
@@ -66,7 +72,7 @@ def _label(p: Point) -> str:
     return ", ".join(f"{k}={v}" for k, v in p.items())
 
 
-def _write_outputs(root: Path, design: pd.DataFrame) -> pd.DataFrame:
+def _write_outputs(root: Path, design: pd.DataFrame, own: Ownership) -> pd.DataFrame:
     """``sweep.parquet`` (streamed), ``sweep_summary.csv``; returns the summary."""
     import pandas as pd
     import pyarrow as pa
@@ -76,6 +82,7 @@ def _write_outputs(root: Path, design: pd.DataFrame) -> pd.DataFrame:
     cols = [c for c in design.columns if c != "point"]
     dtable = pa.Table.from_pandas(design, preserve_index=False)
     summaries = []
+    own.claim("sweep.parquet", "sweep_summary.csv")
     with StreamingParquetWriter(root / "sweep.parquet", 10_000) as writer:
         for i, point in enumerate(design["point"]):
             table = pa.Table.from_pandas(
@@ -98,23 +105,40 @@ def run_sweep(sc: Scenario, points: Sequence[Point], replications: int, seed: in
               jobs: int | None = None, out: Path | str | None = None, progress: bool = False,
               *, overwrite: bool = False, backend: str | Backend = "local",
               command: str | None = None,
-              lhs: int | None = None, model: str | None = None,
+              lhs: int | None = None, model: str | None = None, max_events: float | None = None,
               warn: Callable[[str], None] | None = None) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """Run every design point with the same seed; returns (design, sweep summary)."""
-    from simsource.experiment.backend import using_backend
-    from simsource.experiment.runner import check_replications, run_stores
-    from simsource.scenario import scenario_hash, scenario_toml
+    """Run every design point with the same seed; returns (design, sweep summary). Points whose
+    expected events per replication exceed ``max_events`` are refused before anything runs."""
+    from simsource.experiment.runner import check_replications
+    from simsource.scenario import scenario_hash
 
     check_replications(replications)
+    check_seed(seed)
     if not points:
         raise UserError("sweep: the design has no points")
     scenarios = point_scenarios(sc, points)
+    check_workloads(scenarios, max_events)
     root = Path(out) if out is not None else default_out(sc)
     identity: dict[str, Any] = {"kind": "sweep", "scenario": sc.name,
                                 "scenario_hash": scenario_hash(sc), "seed": seed,
                                 "design_hash": design_hash(points)}
-    old = claim_folder(root, identity, overwrite)
-    root.mkdir(parents=True, exist_ok=True)
+    with holding(root, "simsource sweep") as own:
+        old = claim_folder(root, identity, overwrite, own)
+        own.adopt()
+        own.clean_tmp()
+        return _sweep(root, own, old, identity, sc, scenarios, points, replications, seed, jobs,
+                      progress, backend, command, lhs, model, warn)
+
+
+def _sweep(root: Path, own: Ownership, old: dict[str, Any] | None, identity: dict[str, Any],
+           sc: Scenario, scenarios: list[Scenario], points: Sequence[Point], replications: int,
+           seed: int, jobs: int | None, progress: bool, backend: str | Backend,
+           command: str | None, lhs: int | None, model: str | None,
+           warn: Callable[[str], None] | None) -> tuple[pd.DataFrame, pd.DataFrame]:
+    from simsource.experiment.backend import using_backend
+    from simsource.experiment.runner import run_stores
+    from simsource.scenario import scenario_toml
+
     design = design_frame(points)
     keys = [c for c in design.columns if c != "point"]
     manifest: dict[str, Any] = {
@@ -126,7 +150,9 @@ def run_sweep(sc: Scenario, points: Sequence[Point], replications: int, seed: in
         "started": (old or {}).get("started") or now_iso(), "finished": None,
         "command": command or command_line(),
     }
-    write_manifest(root, manifest)
+    own.claim("scenario.toml", "design.csv", "points/",
+              *(f"{point_dir(Path(), i)}/" for i in range(len(points))))
+    write_manifest(root, manifest, own)
     atomic_write_text(root / "scenario.toml", scenario_toml(sc))
     atomic_write_text(root / "design.csv", design.to_csv(index=False))
     with using_backend(backend, jobs) as be:
@@ -134,7 +160,7 @@ def run_sweep(sc: Scenario, points: Sequence[Point], replications: int, seed: in
         run_stores([(s, point_dir(root, i)) for i, s in enumerate(scenarios)], replications,
                    seed, be, progress=progress, desc=f"sweep {len(points)} points",
                    command=command, model=model, warn=warn)
-    summary = _write_outputs(root, design)
+    summary = _write_outputs(root, design, own)
     manifest.update(replications=replications, finished=now_iso())
-    write_manifest(root, manifest)
+    write_manifest(root, manifest, own)
     return design, summary

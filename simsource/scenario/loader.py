@@ -1,47 +1,57 @@
 """Scenario files → validated, frozen :class:`Scenario` objects.
 
-* TOML read with :mod:`tomllib`; ``extends = "name-or-relative-path"`` layers a variant over a
-  parent (deep merge, cycles refused);
-* overrides as dotted keys (``coordination.staff=24``) whose values are TOML literals (never
-  ``eval``); the caller's data is never mutated;
+* TOML read with :mod:`tomllib` (at most 10 MB, nesting checked before anything recursive sees
+  it); ``extends = "name-or-relative-path"`` layers a variant over a parent (deep merge, cycles
+  and chains deeper than 16 refused);
+* overrides as dotted keys (``coordination.staff=24``), see :mod:`simsource.scenario.overrides`;
+  the caller's data is never mutated;
 * ``partnership.preset`` fills the five dimensions of the layer it appears in unless that layer
   sets them explicitly;
-* every problem becomes one line ``FILE: key.path: what is wrong`` in a :class:`ScenarioError`.
+* every problem becomes one line ``FILE: key.path: what is wrong`` in a :class:`ScenarioError`,
+  naming the file that set the key (a mistake in a parent file is the parent's).
 """
 
 from __future__ import annotations
 
 import copy
 import difflib
-import json
 import os
-import re
 import tomllib
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
-from pydantic import BaseModel, ValidationError
+from pydantic import ValidationError
 
-from simsource.errors import UserError
+from simsource.scenario.bounds import MAX_EXTENDS, nesting_problem, slugify
+from simsource.scenario.overrides import (
+    apply_overrides,
+    check_override_key,
+    new_entry_problems,
+    parse_overrides,
+    parse_value,
+    suggest,
+)
+from simsource.scenario.problems import (
+    BOM,
+    Blame,
+    ScenarioError,
+    format_validation_error,
+    toml_problem,
+)
 from simsource.scenario.schema import PARTNERSHIP_DIMENSIONS, PRESETS, Scenario
 
+__all__ = [
+    "ScenarioError", "apply_overrides", "builtin_names", "check_override_key", "deep_merge",
+    "load_raw", "load_scenario", "parse_overrides", "parse_value", "resolve_path",
+    "scenario_from_dict", "scenarios_dir", "suggest", "validate_data", "with_defaults",
+    "with_overrides",
+]
 
-class ScenarioError(UserError):
-    """One or more problems in a scenario; each is a line ``FILE: key: message``."""
-
-    def __init__(self, problems: list[str] | str) -> None:
-        lines = [problems] if isinstance(problems, str) else problems
-        super().__init__([_one_line(line) for line in lines])
-
-
-_CONTROL = re.compile(r"[\x00-\x08\x0a-\x1f\x7f-\x9f\u2028\u2029]")  # all but tab
-
-
-def _one_line(text: str) -> str:
-    """Control characters (line breaks in user-written keys or names) escaped: one problem,
-    one line."""
-    return _CONTROL.sub(lambda m: repr(m.group())[1:-1], text)
+#: largest scenario file read (a real one is a few kB)
+MAX_FILE_BYTES = 10_000_000
+#: (file as displayed, its own data) — child first, then its parent, grandparent, ...
+Layers = list[tuple[str, dict[str, Any]]]
 
 
 def scenarios_dir() -> Path:
@@ -94,16 +104,35 @@ def display(path: Path) -> str:
 
 
 def read_toml(path: Path) -> dict[str, Any]:
+    where = display(path)
     try:
+        size = path.stat().st_size
+        if size > MAX_FILE_BYTES:
+            raise ScenarioError([f"{where}: {size / 1e6:.0f} MB; a scenario file is at most "
+                                 f"{MAX_FILE_BYTES / 1e6:.0f} MB"])
         text = path.read_text(encoding="utf-8")
     except OSError as exc:
-        raise ScenarioError([f"{display(path)}: cannot read file: {exc.strerror}"]) from None
+        raise ScenarioError([f"{where}: cannot read file: {exc.strerror}"]) from None
     except UnicodeDecodeError as exc:
-        raise ScenarioError([f"{display(path)}: not UTF-8 text (byte {exc.start})"]) from None
+        raise ScenarioError([f"{where}: not UTF-8 text (byte {exc.start})"]) from None
+    return parse_toml(text, where)
+
+
+def parse_toml(text: str, where: str) -> dict[str, Any]:
+    """TOML text as data; every problem (also a BOM or absurd nesting) names ``where``."""
+    if text.startswith(BOM):
+        raise ScenarioError([f"{where}: starts with a byte-order mark (BOM); save the file as "
+                             "UTF-8 without BOM"])
     try:
-        return tomllib.loads(text)
+        data = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
-        raise ScenarioError([f"{display(path)}: malformed TOML: {exc}"]) from None
+        raise ScenarioError([f"{where}: {toml_problem(text, exc)}"]) from None
+    except RecursionError:
+        raise ScenarioError([f"{where}: tables or lists nested too deeply"]) from None
+    problem = nesting_problem(data)
+    if problem:
+        raise ScenarioError([f"{where}: {problem}"])
+    return data
 
 
 def _apply_preset(base: dict[str, Any], layer: Mapping[str, Any]) -> None:
@@ -134,12 +163,18 @@ def deep_merge(base: dict[str, Any], layer: Mapping[str, Any]) -> dict[str, Any]
     return out
 
 
-def _load_layers(path: Path, seen: tuple[Path, ...]) -> dict[str, Any]:
+def _load_layers(path: Path, seen: tuple[Path, ...], layers: Layers) -> dict[str, Any]:
+    """The merged data of ``path`` and its ``extends`` parents; appends each file's own data
+    to ``layers`` (child first)."""
     real = path.resolve()
     if real in seen:
         chain = " -> ".join(p.name for p in (*seen, real))
         raise ScenarioError([f"{display(path)}: extends: cycle ({chain})"])
+    if len(seen) >= MAX_EXTENDS:
+        raise ScenarioError([f"{display(path)}: extends: a chain of more than {MAX_EXTENDS} "
+                             "files"])
     data = read_toml(path)
+    layers.append((display(path), data))
     parent = data.pop("extends", None)
     if parent is None:
         return deep_merge({}, data)  # applies a partnership preset of this (only) layer
@@ -149,183 +184,58 @@ def _load_layers(path: Path, seen: tuple[Path, ...]) -> dict[str, Any]:
         parent_path = resolve_path(parent, base=path.parent)
     except ScenarioError:
         raise ScenarioError([f"{display(path)}: extends: parent '{parent}' not found"]) from None
-    base = _load_layers(parent_path, (*seen, real))
+    base = _load_layers(parent_path, (*seen, real), layers)
     base.pop("name", None)
     base.pop("title", None)
     base.pop("description", None)
     return deep_merge(base, data)
 
 
-def parse_value(text: str) -> Any:
-    """A TOML literal (``24``, ``0.5``, ``true``, ``[1, 2]``, ``"x"``); bare words are strings."""
-    try:
-        parsed = tomllib.loads(f"v = {text}")
-    except tomllib.TOMLDecodeError:
-        return text
-    return parsed["v"] if len(parsed) == 1 else text  # "1\nx = 2" is not one literal
-
-
-def parse_overrides(items: list[str] | tuple[str, ...]) -> dict[str, Any]:
-    """``["a.b=1", ...]`` → ``{"a.b": 1}``; a malformed item raises :class:`ScenarioError`."""
-    out: dict[str, Any] = {}
-    for item in items:
-        key, sep, value = item.partition("=")
-        if not sep or not key.strip():
-            raise ScenarioError([f"--set: {item}: expected KEY=VALUE"])
-        out[key.strip()] = parse_value(value.strip())
-    return out
-
-
-def _field_names(model: type[BaseModel]) -> list[str]:
-    return list(model.model_fields)
-
-
-def _as_model(t: Any) -> type[BaseModel] | None:
-    return t if isinstance(t, type) and issubclass(t, BaseModel) else None
-
-
-def _model_at(path: list[str]) -> tuple[type[BaseModel] | None, bool]:
-    """The pydantic model at a dotted path, and whether the path ends in a free-keyed dict."""
-    model: type[BaseModel] | None = Scenario
-    i = 0
-    while i < len(path) and model is not None:
-        field = model.model_fields.get(path[i])
-        if field is None:
-            return None, False
-        ann = field.annotation
-        origin = getattr(ann, "__origin__", None)
-        if origin is dict:
-            args = getattr(ann, "__args__", (str, object))
-            value_t = args[1]
-            if i + 1 >= len(path):
-                return None, True
-            i += 2
-            model = _as_model(value_t)
-            if model is None:
-                return None, True
-            continue
-        if origin is tuple:
-            elem = getattr(ann, "__args__", (object,))[0]
-            if i + 1 >= len(path):
-                return None, False
-            i += 2  # skip the list index
-            model = _as_model(elem)
-            continue
-        i += 1
-        model = _as_model(ann)
-    return model, False
-
-
-def suggest(path: list[str]) -> str:
-    model, _ = _model_at(path[:-1])
-    if model is None:
-        return ""
-    near = difflib.get_close_matches(path[-1], _field_names(model), n=1, cutoff=0.5)
-    return f" (did you mean '{near[0]}'?)" if near else ""
-
-
-def check_override_key(key: str) -> str | None:
-    """An error message if a dotted key does not exist in the schema, else None."""
-    parts = key.split(".")
-    model: type[BaseModel] | None = Scenario
-    i = 0
-    while i < len(parts):
-        if model is None:
-            return None
-        field = model.model_fields.get(parts[i])
-        if field is None:
-            return f"unknown key{suggest(parts[: i + 1])}"
-        ann = field.annotation
-        if getattr(ann, "__origin__", None) is dict:
-            value_t = getattr(ann, "__args__", (str, object))[1]
-            i += 2
-            model = _as_model(value_t)
-            continue
-        i += 1
-        model = _as_model(ann)
-        if model is None and i < len(parts):
-            return f"'{'.'.join(parts[:i])}' is not a table"
-    return None
-
-
-def apply_overrides(data: Mapping[str, Any], overrides: Mapping[str, Any],
-                    source: str = "--set") -> dict[str, Any]:
-    """A new dict with dotted-key overrides applied (the inputs are not mutated)."""
-    problems = []
-    layer: dict[str, Any] = {}
-    for key, value in overrides.items():
-        msg = check_override_key(key)
-        if msg:
-            problems.append(f"{source}: {key}: {msg}")
-            continue
-        node = layer
-        parts = key.split(".")
-        for part in parts[:-1]:
-            nxt = node.setdefault(part, {})
-            if not isinstance(nxt, dict):
-                problems.append(f"{source}: {key}: conflicts with another override")
-                break
-            node = nxt
+def _depth_in(data: Mapping[str, Any], loc: Sequence[str]) -> int:
+    """How many leading parts of ``loc`` exist in ``data``."""
+    node: Any = data
+    for depth, part in enumerate(loc):
+        if isinstance(node, Mapping) and part in node:
+            node = node[part]
+        elif isinstance(node, list) and part.isdigit() and int(part) < len(node):
+            node = node[int(part)]
         else:
-            node[parts[-1]] = copy.deepcopy(value)
-    if problems:
-        raise ScenarioError(problems)
-    return deep_merge(dict(data), layer)
+            return depth
+    return len(loc)
 
 
-_BARE_KEY = re.compile(r"[A-Za-z0-9_-]+")
-
-# Checks of the whole scenario (pydantic reports them at the top level): the key they are about.
-_TOP_LEVEL_KEYS: tuple[tuple[re.Pattern[str], str], ...] = (
-    (re.compile(r"area '.*' is owned by no supplier"), "scenario.areas"),
-    (re.compile(r"supplier (.*) owns area '.*' that is not in scenario\.areas"),
-     "suppliers.{0}.areas"),
-    (re.compile(r"area '.*' is owned by several suppliers"), "suppliers"),
-    (re.compile(r"at least one supplier"), "suppliers"),
-)
-
-
-def _loc(loc: tuple[int | str, ...] | list[str]) -> str:
-    return ".".join(
-        str(x) if _BARE_KEY.fullmatch(str(x)) else json.dumps(str(x), ensure_ascii=False)
-        for x in loc
-    )
+def blame_layers(layers: Layers, fallback: str) -> Blame:
+    """Who set a key: the file (child first) holding the longest part of its path."""
+    def blame(loc: Sequence[str]) -> str:
+        best, where = 0, fallback
+        for source, data in layers:
+            depth = _depth_in(data, loc)
+            if depth > best:
+                best, where = depth, source
+        return where
+    return blame
 
 
-def _top_level_key(msg: str) -> str:
-    for pattern, key in _TOP_LEVEL_KEYS:
-        m = pattern.search(msg)
-        if m:
-            return key.format(*(_loc([g]) for g in m.groups()))
-    return "(top level)"
-
-
-def format_validation_error(source: str, exc: ValidationError) -> list[str]:
-    lines = []
-    for err in exc.errors():
-        loc = [str(x) for x in err["loc"]]
-        if err["type"] == "extra_forbidden":
-            lines.append(f"{source}: {_loc(loc)}: unknown key{suggest(loc)}")
-            continue
-        msg = err["msg"]
-        if msg.startswith("Value error, "):
-            msg = msg[len("Value error, "):]
-        key = _loc(loc) if loc else _top_level_key(msg)
-        lines.append(f"{source}: {key}: {msg}")
-    return lines
-
-
-def validate_data(data: Mapping[str, Any], source: str) -> Scenario:
+def validate_data(data: Mapping[str, Any], source: str, blame: Blame | None = None) -> Scenario:
     try:
         return Scenario.model_validate(dict(data))
     except ValidationError as exc:
-        raise ScenarioError(format_validation_error(source, exc)) from None
+        raise ScenarioError(format_validation_error(source, exc, blame, suggest)) from None
+    except RecursionError:  # pragma: no cover - nesting is checked when files are read
+        raise ScenarioError([f"{source}: tables or lists nested too deeply"]) from None
+
+
+def _load(name_or_path: str | Path) -> tuple[dict[str, Any], Path, Layers]:
+    path = resolve_path(name_or_path)
+    layers: Layers = []
+    data = _load_layers(path, (), layers)
+    data.setdefault("name", slugify(path.stem))
+    return data, path, layers
 
 
 def load_raw(name_or_path: str | Path) -> tuple[dict[str, Any], Path]:
-    path = resolve_path(name_or_path)
-    data = _load_layers(path, ())
-    data.setdefault("name", path.stem)
+    """The merged data of a scenario file and its parents (no defaults, not validated)."""
+    data, path, _ = _load(name_or_path)
     return data, path
 
 
@@ -334,29 +244,40 @@ def _defaults() -> dict[str, Any]:
     return Scenario.model_construct().model_dump(mode="python")
 
 
-def with_defaults(data: Mapping[str, Any]) -> dict[str, Any]:
+def with_defaults(data: Mapping[str, Any], blame: Blame | None = None,
+                  source: str = "<dict>") -> dict[str, Any]:
     """``data`` over the schema defaults, so a partial table (``[ideas.sources.citizens]``,
-    ``operations.incidents_per_year.network``) keeps the default entries beside it."""
-    return deep_merge(_defaults(), data)
+    ``operations.incidents_per_year.network``) keeps the default entries beside it. A new
+    entry of a named table must give its required fields (a misspelt name is not a new one)."""
+    defaults = _defaults()
+    problems = new_entry_problems(data, defaults, blame or (lambda loc: source))
+    if problems:
+        raise ScenarioError(problems)
+    return deep_merge(defaults, data)
 
 
 def load_scenario(name_or_path: str | Path,
                   overrides: Mapping[str, Any] | None = None) -> Scenario:
     """Load a built-in name or TOML file, apply dotted-key overrides, validate, freeze."""
-    data, path = load_raw(name_or_path)
-    data = with_defaults(data)
+    data, path, layers = _load(name_or_path)
     source = display(path)
+    blame: Blame | None = blame_layers(layers, source)
+    data = with_defaults(data, blame)
     if overrides:
-        validate_data(data, source)      # the file's own problems are the file's
-        source = f"{source} (--set)"     # what fails from here on, the overrides caused
+        validate_data(data, source, blame)   # the file's own problems are the file's
+        source = f"{source} (--set)"         # what fails from here on, the overrides caused
         data = apply_overrides(data, overrides, source=source)
-    return validate_data(data, source)
+        blame = None
+    return validate_data(data, source, blame)
 
 
 def scenario_from_dict(data: Mapping[str, Any], overrides: Mapping[str, Any] | None = None,
                        source: str = "<dict>") -> Scenario:
     """Validate an in-memory scenario (e.g. from the web page)."""
-    merged = with_defaults(data)
+    problem = nesting_problem(data)
+    if problem:
+        raise ScenarioError([f"{source}: {problem}"])
+    merged = with_defaults(data, source=source)
     if overrides:
         merged = apply_overrides(merged, overrides, source=f"{source} (--set)")
     return validate_data(merged, source)

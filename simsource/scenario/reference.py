@@ -43,6 +43,19 @@ def _type_name(ann: Any) -> str:
     return name or str(ann).replace("typing.", "")
 
 
+def _bounds(info: FieldInfo) -> str:
+    """The hard validation bounds, e.g. ``≥ 0.1, ≤ 1000`` (``ge``/``gt``/``le``/``max_length``)."""
+    parts = []
+    for m in info.metadata:
+        for attr, sign in (("ge", "≥"), ("gt", ">"), ("le", "≤"), ("max_length", "at most")):
+            value = getattr(m, attr, None)
+            if value is not None:
+                unit = (" characters" if info.annotation is str else " entries") \
+                    if attr == "max_length" else ""
+                parts.append(f"{sign} {value:g}{unit}")
+    return ", ".join(parts)
+
+
 def rows(model: type[BaseModel] = Scenario, prefix: str = "") -> Iterator[tuple[str, ...]]:
     for name, info in model.model_fields.items():
         key = f"{prefix}{name}"
@@ -58,8 +71,16 @@ def rows(model: type[BaseModel] = Scenario, prefix: str = "") -> Iterator[tuple[
         unit = str(extra.get("unit", ""))
         rng = extra.get("range")
         rng_s = f"{rng[0]:g} – {rng[1]:g}" if isinstance(rng, list) else ""
-        yield (f"`{key}`", _type_name(ann), _default(info), unit, rng_s,
+        if extra.get("mix"):
+            rng_s += " (mix)"
+        why = str(extra.get("range_reason", ""))
+        if why:
+            rng_s += f": {why}"
+        yield (f"`{key}`", _type_name(ann), _default(info), unit, _bounds(info), rng_s,
                (info.description or "").replace("|", "\\|"))
+        elem = typing.get_args(ann)[0] if typing.get_origin(ann) is tuple else None
+        if isinstance(elem, type) and issubclass(elem, BaseModel):
+            yield from rows(elem, key + "[].")
 
 
 def markdown() -> str:
@@ -68,11 +89,22 @@ def markdown() -> str:
         "",
         "Generated from the schema (`python -m simsource.scenario.reference`). Every key can be",
         "set in a scenario file (TOML table = first part of the dotted key) or overridden with",
-        "`--set key=value` / `load_scenario(name, overrides={...})`. *Range* is the plausible",
-        "range that `simsource sensitivity` samples from. Sources of the defaults: `model.md`.",
+        "`--set key=value` / `load_scenario(name, overrides={...})`. Sources of the defaults:",
+        "`model.md`.",
         "",
-        "| key | type | default | unit | range | description |",
-        "|---|---|---|---|---|---|",
+        "* *Bounds* are hard: validation refuses anything outside them (and inf, NaN, and",
+        "  true/false where a number is expected). They are far wider than any municipality",
+        "  needs, and keep every accepted value from overflowing or running away; the expected",
+        "  work of a whole replication is checked separately (`--max-events`).",
+        "* *Range* is the plausible range that `simsource sensitivity` samples from, with its",
+        "  reason. Shares marked *(mix)* sum to one and are sampled as a whole mix",
+        "  (`simsource.scenario.mixes.mix_from_unit`: stick breaking, uniform on the simplex).",
+        "* Names (`name`, suppliers, idea sources) are letters, digits, `-`, `_` and `.`, not",
+        "  starting with a dot, at most 100 characters. A new supplier or idea source needs its",
+        "  own table (a source with `rate_per_year`; a supplier owns at least one area).",
+        "",
+        "| key | type | default | unit | bounds | range | description |",
+        "|---|---|---|---|---|---|---|",
     ]
     out += ["| " + " | ".join(r) + " |" for r in rows()]
     return "\n".join(out) + "\n"

@@ -172,8 +172,11 @@ def check_format(path: Path) -> None:
 
 def save(fig: Figure, path: str | Path, dpi: int = 110) -> Path:
     """Write ``fig`` as PNG or SVG (by extension), rendered with the Agg backend."""
+    from simsource.experiment.folders import claim_output
+
     p = Path(path)
     check_format(p)
+    claim_output(p)  # recorded in its results folder (a user's file there is refused)
     p.parent.mkdir(parents=True, exist_ok=True)
     fig.savefig(p, dpi=dpi, metadata=_metadata(p))
     return p

@@ -10,7 +10,6 @@ summary.
 
 from __future__ import annotations
 
-import os
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -22,6 +21,8 @@ from simsource.analysis.plots.data import AnalysisData
 from simsource.analysis.report import sections as sec
 from simsource.analysis.report.sections import SECTIONS, changed_parameters, figure_data_uri
 from simsource.analysis.report.stress import reproducibility
+from simsource.experiment.folders import claim_output
+from simsource.experiment.parquetio import atomic_write_text
 
 __all__ = ["SECTIONS", "build_report", "changed_parameters", "figure_data_uri", "write_report"]
 
@@ -53,8 +54,7 @@ def write_report(results: str | Path, output: str | Path | None = None) -> Path:
     """Load ``results`` and write its report (default ``RESULTS/report.html``)."""
     data = load_analysis(results)
     out = Path(output) if output is not None else data.path / "report.html"
+    claim_output(out)  # recorded in its results folder (a user's file there is refused)
     out.parent.mkdir(parents=True, exist_ok=True)
-    tmp = out.with_name(f".{out.name}.tmp")
-    tmp.write_text(build_report(data), encoding="utf-8")
-    os.replace(tmp, out)  # a reader never sees half a report
+    atomic_write_text(out, build_report(data))  # a reader never sees half a report
     return out
