@@ -24,7 +24,7 @@ from hypothesis import strategies as st
 from simsource.cli import main
 from simsource.errors import UserError
 from simsource.scenario import Scenario, load_scenario, parse_overrides
-from simsource.scenario.dump import _scalar, to_toml
+from simsource.scenario.dump import to_toml, toml_value
 from simsource.scenario.loader import load_raw
 
 SECONDS = 60  # per case: validate, and a run of one replication if it validates
@@ -86,7 +86,7 @@ MUTANTS = st.one_of(
 
 
 def _toml_value(value: Any) -> str:
-    return _scalar(value)
+    return toml_value(value)
 
 
 def _set_in(data: dict[str, Any], key: str, value: Any) -> None:

@@ -110,7 +110,7 @@ def test_a_new_entry_with_its_table_is_added() -> None:
     })
     assert sc.suppliers["acme"].staff == 4
     assert sc.ideas.sources["schools"].rate_per_year == 10.0
-    assert sc.ideas.sources["citizens"].rate_per_year == 60.0
+    assert sc.ideas.sources["citizens"].rate_per_year == 50.0
 
 
 # ---- files ---------------------------------------------------------------------------------------

@@ -69,7 +69,9 @@ COMMANDS: dict[str, Lazy] = {
     "scenarios": Lazy("simsource.cli.scenario_cmds:scenarios_cmd",
                       "List the built-in scenarios (name and title)."),
     "validate": Lazy("simsource.cli.scenario_cmds:validate_cmd",
-                     "Check scenario files; print one line per problem (exit 2 if any)."),
+                     "Check scenario files; print one line per problem (exit 2 if any). A "
+                     "scenario that passes is one `run` accepts: also its expected work per "
+                     "replication is checked."),
     "show": Lazy("simsource.cli.scenario_cmds:show_cmd",
                  "Print the fully resolved scenario as TOML, every default filled in."),
     "app": Lazy("simsource.cli.app_cmds:app_cmd",
