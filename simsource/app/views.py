@@ -25,6 +25,14 @@ def show_cards(base: logic.BatchResult, cur: logic.BatchResult) -> None:
                 st.metric(v.card.label, v.value_text, delta, delta_color=colour,
                           help=v.card.help, border=True)
                 st.caption(v.ci_text)
+    table = cards.behind_table(base, cur)
+    if len(table):
+        with st.expander(f"Behind the cards: the mechanisms ({len(table)} KPIs)"):
+            st.caption("What moves the cards: misrouted incidents, needs found out in the "
+                       "business, escalated decisions, negotiated change requests, … Baseline "
+                       "and current as above (paired difference, 95 % CI); `simsource kpis` "
+                       "explains every KPI.")
+            st.dataframe(table, hide_index=True, width="stretch")
 
 
 #: the four figures (and what they show), in two columns
