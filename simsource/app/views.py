@@ -42,8 +42,8 @@ CHARTS = (
     (figures.cost_figure, "Yearly costs by component (stacked) and the benefit of implemented "
                           "innovations, mean over replications."),
     (figures.load_figure, "Share of coordinator time used per month; the operations part "
-                          "(dashed) is incident triage, supplier governance and transfer "
-                          "hand-offs."),
+                          "(dashed) is supplier governance, incident triage, change requests "
+                          "and transfer hand-offs, as in the operations-share card."),
     (figures.ambition_figure, "Ambition (target) against capacity (realised innovations, 95 % "
                               "CI). Below the diagonal the ambition is beyond the "
                               "organisation's capacity."),
