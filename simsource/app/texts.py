@@ -50,7 +50,8 @@ HELP: dict[str, str] = {
     "resp_new_service": "New services and areas: who leads? (counts as business development in "
                         "Fig. 4).",
     "idea_scale": "Idea inflow (Fig. 5): how many ideas business units, the digitalisation unit "
-                  "and citizens bring, relative to the scenario (1.0 = unchanged).",
+                  "and citizens bring, relative to the scenario (1.0 = unchanged); suppliers' "
+                  "ideas and needs found out in the business follow their own mechanisms.",
     "ambition": "Innovation ambition (Fig. 6): implemented innovations a year. Short of it, the "
                 "unit sends more people out into the business; the map shows whether it "
                 "delivers.",
