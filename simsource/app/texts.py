@@ -10,10 +10,9 @@ from __future__ import annotations
 HELP: dict[str, str] = {
     "base": "Where the class starts: a built-in Nacka case, an exercise scenario, or a scenario "
             "file you upload.",
-    "sourcing": "One supplier for everything (Nacka before 2016) or four by technical area "
-                "(Nacka from April 2017) at their procured prices (an input). More owners: more "
-                "contracts and interfaces to govern, more incidents sent to the wrong owner "
-                "(Fig. 3).",
+    "sourcing": "One supplier (Nacka before 2016) or four by technical area (from April 2017) "
+                "at their procured prices, an input. More owners: more contracts and interfaces "
+                "to govern, more incidents misrouted (Fig. 3).",
     "abilities": "Set every supplier's proactive and reactive ability yourself instead of using "
                  "the scenario's values.",
     "proactive": "Proactive ability: the share of its staff time the supplier plans for "
@@ -49,9 +48,9 @@ HELP: dict[str, str] = {
                      "the whitepaper says the municipality should lead, together with them.",
     "resp_new_service": "New services and areas: who leads? (counts as business development in "
                         "Fig. 4).",
-    "idea_scale": "Idea inflow (Fig. 5): how many ideas business units, the digitalisation unit "
-                  "and citizens bring, relative to the scenario (1.0 = unchanged); suppliers' "
-                  "ideas and needs found out in the business follow their own mechanisms.",
+    "idea_scale": "Idea inflow (Fig. 5): ideas from business units, the digitalisation unit "
+                  "and citizens, relative to the scenario (1.0 = unchanged); suppliers' ideas "
+                  "and needs found in the business are not scaled.",
     "ambition": "Innovation ambition (Fig. 6): implemented innovations a year. Short of it, the "
                 "unit sends more people out into the business; the map shows whether it "
                 "delivers.",
