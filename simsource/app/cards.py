@@ -60,6 +60,20 @@ class Card:
 
 CARDS: tuple[Card, ...] = tuple(Card(k) for k in catalogue.kpis("headline"))
 
+#: The mechanisms behind the cards: KPIs the exercise pack asks students to observe that are
+#: not headline cards, shown in a table under the cards (every KPI a worksheet's claim checks
+#: is a card, a row of this table or a bar of the cost chart; tests/test_exercises.py).
+BEHIND: tuple[Card, ...] = tuple(Card(catalogue.get(n)) for n in (
+    "innovations_business_per_year", "innovation_capacity_ratio",
+    "funnel_stable", "backlog_growth_per_year", "lead_time_censored_share",
+    "ideas_embedded_per_year", "embedded_share_mean", "coordinator_utilisation_embedded",
+    "coordinator_utilisation_project", "coordinator_utilisation_governance",
+    "pass_rate_project", "decisions_escalated_per_year", "decisions_rejected_per_year",
+    "change_requests_negotiated_share", "ideas_from_suppliers_per_year",
+    "misrouted_share", "incidents_triaged_per_year",
+    "transition_systems_late", "transition_finish_day",
+))
+
 
 def _values(batch: Batch, kpi: str) -> np.ndarray:
     if kpi not in batch.kpis:
@@ -119,14 +133,32 @@ class CardValue:
         return self._delta(self.diff)
 
     @property
-    def ci_text(self) -> str:
-        base = f"baseline {self._value(self.baseline)}"
+    def baseline_text(self) -> str:
+        return self._value(self.baseline)
+
+    @property
+    def interval_text(self) -> str | None:
+        """The 95 % CI of the difference, ``[low, high]``; None when there is none."""
         if math.isnan(self.low):
-            return base
+            return None
         k = self.card.kpi.scale
         d = formatting.decimals(self.diff * k, self.low * k, self.high * k)
-        return (f"{base}; difference 95 % CI [{self._delta(self.low, d)}, "
-                f"{self._delta(self.high, d)}] — {self.verdict}")
+        return f"[{self._delta(self.low, d)}, {self._delta(self.high, d)}]"
+
+    @property
+    def difference_text(self) -> str:
+        """The difference and its 95 % CI in one line ("–" when there is none)."""
+        if math.isnan(self.diff):
+            return "–"
+        return f"{self.delta_text or self._delta(0.0)} {self.interval_text or ''}".strip()
+
+    @property
+    def ci_text(self) -> str:
+        base = f"baseline {self.baseline_text}"
+        interval = self.interval_text
+        if interval is None:
+            return base
+        return f"{base}; difference 95 % CI {interval} — {self.verdict}"
 
 
 def kpi_cards(baseline: Batch, current: Batch,
@@ -154,6 +186,20 @@ def kpi_cards(baseline: Batch, current: Batch,
         out.append(CardValue(card, mean_ci(b).mean, mean_ci(a).mean, d.mean, d.low, d.high,
                              d.n))
     return out
+
+
+def behind_table(baseline: Batch, current: Batch) -> pd.DataFrame:
+    """The :data:`BEHIND` KPIs both batches have, one row each: label, baseline, current, the
+    paired difference with its 95 % CI, the verdict and what the KPI means."""
+    values = kpi_cards(baseline, current, cards_for(baseline, current, cards=BEHIND))
+    return pd.DataFrame({
+        "KPI": [v.card.label for v in values],
+        "baseline": [v.baseline_text for v in values],
+        "current": [v.value_text for v in values],
+        "difference [95 % CI]": [v.difference_text for v in values],
+        "verdict": [v.verdict for v in values],
+        "meaning": [v.card.help for v in values],
+    })
 
 
 def overload_warnings(batches: Mapping[str, Batch]) -> list[str]:

@@ -8,7 +8,14 @@ the worksheet as a fenced block tagged ``expected``, one line per claim::
 
 meaning: run both scenarios with the same seed (common random numbers) and
 :data:`REPLICATIONS` replications; the paired mean difference (left − right) is negative and
-its 95 % confidence interval excludes zero. ``tests/test_exercises.py`` checks every claim.
+its 95 % confidence interval excludes zero. A claim that a lever does *not* move a KPI names a
+margin relative to the right-hand scenario's mean::
+
+    between_chairs_per_year: 02-coordinators-24 ~ 02-coordinators-10 ±5%
+
+meaning: the whole 95 % confidence interval of the paired difference lies within ±5 % of the
+mean of ``02-coordinators-10`` (an equivalence test: a noisy, inconclusive comparison does not
+pass). ``tests/test_exercises.py`` checks every claim.
 """
 
 from __future__ import annotations
@@ -26,28 +33,40 @@ SEED = 2017
 REPLICATIONS = 20
 SECTIONS = ("## Question", "## What to change", "## What to observe", "## Teacher's note")
 _BLOCK = re.compile(r"^```expected[ \t]*\n(.*?)^```", re.MULTILINE | re.DOTALL)
-_CLAIM = re.compile(r"^\s*([a-z0-9_]+)\s*:\s*([\w.-]+)\s*([<>])\s*([\w.-]+)\s*$")
+_CLAIM = re.compile(r"^\s*([a-z0-9_]+)\s*:\s*([\w.-]+)\s*([<>~])\s*([\w.-]+)"
+                    r"\s*(?:±\s*(\d+(?:\.\d+)?)\s*%)?\s*$")
 
 
 @dataclass(frozen=True)
 class Expectation:
-    """``kpi: left op right`` — the sign of mean(left − right), paired over replications."""
+    """``kpi: left op right`` — the sign of mean(left − right), paired over replications; or,
+    with ``op`` ``~`` and a ``margin`` (a fraction), that the difference is within
+    ± margin × mean(right)."""
 
     kpi: str
     left: str
     op: str
     right: str
+    margin: float | None = None
 
-    def holds(self, diff: Difference) -> bool:
-        """``diff`` is left − right; the claim holds when its 95 % CI lies on the stated side."""
+    def holds(self, diff: Difference, reference: float = math.nan) -> bool:
+        """``diff`` is left − right; a ``<``/``>`` claim holds when its 95 % CI lies on the
+        stated side, a ``~`` claim when the whole CI lies within ± margin × |``reference``|
+        (the right-hand scenario's mean)."""
         if math.isnan(diff.mean):
             return False
+        if self.op == "~":
+            if self.margin is None or math.isnan(reference) or math.isnan(diff.low):
+                return False
+            bound = self.margin * abs(reference)
+            return max(abs(diff.low), abs(diff.high)) <= bound
         if self.op == "<":
             return diff.high < 0 or (diff.mean < 0 and diff.low == diff.high)
         return diff.low > 0 or (diff.mean > 0 and diff.low == diff.high)
 
     def __str__(self) -> str:
-        return f"{self.kpi}: {self.left} {self.op} {self.right}"
+        tail = "" if self.margin is None else f" ±{self.margin * 100:g}%"
+        return f"{self.kpi}: {self.left} {self.op} {self.right}{tail}"
 
 
 @dataclass(frozen=True)
@@ -90,10 +109,13 @@ def parse_expectations(text: str, source: str = "worksheet") -> list[Expectation
             if not line.strip() or line.lstrip().startswith("#"):
                 continue
             m = _CLAIM.match(line)
-            if not m:
+            if not m or (m.group(3) == "~") != (m.group(5) is not None):
                 raise ValueError(f"{source}: expected block: cannot read '{line.strip()}' "
-                                 "(want 'kpi: scenario-a < scenario-b')")
-            out.append(Expectation(*m.groups()))
+                                 "(want 'kpi: scenario-a < scenario-b', '… > …' or "
+                                 "'kpi: scenario-a ~ scenario-b ±5%')")
+            pct = m.group(5)
+            out.append(Expectation(m.group(1), m.group(2), m.group(3), m.group(4),
+                                   None if pct is None else float(pct) / 100.0))
     return out
 
 

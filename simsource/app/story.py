@@ -18,13 +18,14 @@ from simsource.formatting import number as num
 STAGE_WORDS = {
     "screening": "screening (a coordinator judges whether the idea is worth pursuing)",
     "matching": "matching (a coordinator and the business need owner clarify the need)",
-    "decision": "the funding decision",
+    "decision": "the decision (change requests to the suppliers, then the funding decision)",
     "project": "the project (coordinators and suppliers build it)",
 }
 SOURCE_WORDS = {
     "business_units": "a business unit",
     "digital_unit": "the digitalisation unit",
     "citizens": "citizens",
+    "embedded": "a coordinator working out in the business (a need nobody had voiced)",
 }
 DOMAIN_WORDS = {
     "it": "IT as a tool/infrastructure",
@@ -103,20 +104,20 @@ def _day(t: float) -> str:
 
 def _source(src: str) -> str:
     if src.startswith("supplier:"):
-        return f"supplier {src.removeprefix('supplier:')}"
+        return f"supplier {src.removeprefix('supplier:')}'s improvement work"
     return SOURCE_WORDS.get(src, src)
 
 
 def _created(detail: str, owners: Mapping[str, str] | None) -> str:
-    # "business_units idea in business, areas operations+network"
-    m = re.match(r"(\S+) idea in (\S+), areas (\S+)", detail)
+    # "business_units idea in business, areas operations+network, effort …, value …"
+    m = re.match(r"(\S+) idea in ([^,\s]+), areas ([^,\s]+)", detail)
     if not m:
         return f"a new idea ({detail})"
     src, dom, areas = m.group(1), m.group(2), m.group(3).split("+")
     text = f"a new idea from {_source(src)} about {DOMAIN_WORDS.get(dom, dom)}"
     area_txt = " and ".join(areas)
-    if owners:
-        sups = sorted({owners[a] for a in areas if a in owners})
+    sups = sorted({owners[a] for a in areas if a in owners}) if owners else []
+    if sups:
         who = sups[0] if len(sups) == 1 else f"{len(sups)} suppliers ({', '.join(sups)})"
         return f"{text}; it touches {area_txt}, run by {who}"
     return f"{text}; it touches {area_txt}"
@@ -152,11 +153,12 @@ def story(events: Iterable[Mapping[str, Any]], idea_id: int,
         elif ev == "escalated":
             d = _num(detail)
             waited["meeting"] += d
-            lines.append(f"{_day(t).capitalize()}: the unit lacks the mandate to decide — the "
-                         f"idea is escalated and waits {num(d, 0)} days for the line "
-                         "organisation's meeting.")
+            lines.append(f"{_day(t).capitalize()}: the project costs more than the unit's "
+                         f"mandate allows — it is escalated and waits {num(d, 0)} days for the "
+                         "line organisation's meeting.")
         elif ev == "rejected":
-            lines.append(f"{_day(t).capitalize()}: the line organisation says no.")
+            lines.append(f"{_day(t).capitalize()}: the line organisation says no — the "
+                         "idea's value would not pay back the project's cost in time.")
         elif ev == "funded":
             d = _num(detail)
             waited["budget"] += d

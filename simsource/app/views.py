@@ -25,6 +25,14 @@ def show_cards(base: logic.BatchResult, cur: logic.BatchResult) -> None:
                 st.metric(v.card.label, v.value_text, delta, delta_color=colour,
                           help=v.card.help, border=True)
                 st.caption(v.ci_text)
+    table = cards.behind_table(base, cur)
+    if len(table):
+        with st.expander(f"Behind the cards: the mechanisms ({len(table)} KPIs)"):
+            st.caption("What moves the cards: misrouted incidents, needs found out in the "
+                       "business, escalated decisions, negotiated change requests, … Baseline "
+                       "and current as above (paired difference, 95 % CI); `simsource kpis` "
+                       "explains every KPI.")
+            st.dataframe(table, hide_index=True, width="stretch")
 
 
 #: the four figures (and what they show), in two columns
@@ -34,8 +42,8 @@ CHARTS = (
     (figures.cost_figure, "Yearly costs by component (stacked) and the benefit of implemented "
                           "innovations, mean over replications."),
     (figures.load_figure, "Share of coordinator time used per month; the operations part "
-                          "(dashed) is incident triage, supplier governance and transfer "
-                          "hand-offs."),
+                          "(dashed) is supplier governance, incident triage, change requests "
+                          "and transfer hand-offs, as in the operations-share card."),
     (figures.ambition_figure, "Ambition (target) against capacity (realised innovations, 95 % "
                               "CI). Below the diagonal the ambition is beyond the "
                               "organisation's capacity."),

@@ -22,6 +22,7 @@ from simsource.analysis.plots._common import (
     note_no_data,
 )
 from simsource.analysis.plots.labels import STAGE_LABELS, WORK_LABELS
+from simsource.model.core import OPS_KINDS
 
 WIP_COLUMNS: dict[str, str] = {f"wip_{s}": label for s, label in STAGE_LABELS.items()}
 LOAD_COLUMNS: dict[str, str] = {f"load_{w}": label for w, label in WORK_LABELS.items()}
@@ -104,15 +105,15 @@ def timeseries_plot(timeseries: pd.DataFrame, scenarios: Sequence[str] | None = 
     return fig
 
 
-#: coordinator work that serves operations (the sourcing logic), as in
-#: ``operations_share_of_unit_effort``
-OPERATIONS_WORK: tuple[str, ...] = ("triage", "governance", "handoff")
+#: coordinator work that serves operations (the sourcing logic): the model's own list, the one
+#: ``operations_share_of_unit_effort`` sums
+OPERATIONS_WORK: tuple[str, ...] = OPS_KINDS
 
 
 def load_plot(timeseries: pd.DataFrame, scenarios: Sequence[str] | None = None,
               ax: Axes | None = None) -> Figure:
     """Coordinator load per month for each scenario: all work (solid) and its operations part
-    (incident triage, supplier governance, transfer hand-offs; dashed), median over
+    (incident triage, supplier governance, change requests, transfer hand-offs; dashed), median over
     replications. Lines carry the gids ``load:<scenario>:all`` and ``load:<scenario>:ops``."""
     names = list(scenarios) if scenarios is not None else list(
         dict.fromkeys(timeseries["scenario"]))
