@@ -15,7 +15,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from simsource.analysis.stats import compare_table, summarize
+from simsource.stats import compare_table, summarize
 
 SEED = 11
 COMPARE = ("nacka-single", "nacka-multi-10", "nacka-multi")

@@ -13,11 +13,11 @@ import numpy as np
 import pandas as pd
 from click.testing import CliRunner, Result
 
-from simsource.analysis.stats import paired_difference, unpaired_difference
 from simsource.cli import main
 from simsource.experiment.results import load_results
 from simsource.experiment.tables import warmup_warning
 from simsource.scenario import load_scenario
+from simsource.stats import paired_difference, unpaired_difference
 
 SHORT = ["--set", "scenario.years=2"]
 

@@ -21,7 +21,6 @@ from matplotlib.patches import Rectangle
 
 from simsource.analysis.sensitivity import (
     DEFAULT_PARAMS,
-    BatchRunner,
     Param,
     parameter_space,
     plot_sensitivity,
@@ -30,6 +29,7 @@ from simsource.analysis.sensitivity import (
 )
 from simsource.cli import main
 from simsource.errors import UserError
+from simsource.experiment.engine import Evaluator
 from simsource.scenario import Scenario, load_scenario, scenario_from_dict
 
 WriteScenario = Callable[[str, str], Path]
@@ -103,9 +103,9 @@ def test_select_params_defaults_patterns_and_ranges() -> None:
 
 
 # ---- common random numbers -------------------------------------------------------------------
-def test_batch_runner_gives_every_point_the_same_random_numbers() -> None:
+def test_evaluator_gives_every_point_the_same_random_numbers() -> None:
     sc = one_source()
-    with BatchRunner(jobs=1) as run:
+    with Evaluator(jobs=1) as run:
         a, b = run([sc, sc], 3, 11)
         [c] = run([sc], 3, 12)
     assert a["replication"].tolist() == [0, 1, 2]
@@ -118,7 +118,7 @@ def test_design_points_share_seed_and_replications() -> None:
 
     def spy(scenarios: Sequence[Scenario], reps: int, seed: int) -> list[pd.DataFrame]:
         seen.append((len(scenarios), reps, seed))
-        with BatchRunner(jobs=1) as run:
+        with Evaluator(jobs=1) as run:
             return run(scenarios, reps, seed)
 
     params = [p for p in parameter_space(one_source()) if p.key in (DOMINANT, *OTHERS)]

@@ -10,7 +10,9 @@ level *passes* when the share of replications meeting the target is at least ``c
 The search assumes the share grows with staffing (more coordinators never hurt the target): it
 gallops up from ``min_staff`` (``min+1, min+3, min+7, …``, each step twice the last) until a level
 passes, then bisects between the last failing and the first passing level — about
-``2·log2(answer)`` levels instead of one per staffing level. Each level runs once (cached).
+``2·log2(answer)`` levels instead of one per staffing level. Each level runs once (cached), on
+the experiment engine (:class:`simsource.experiment.engine.Evaluator`); this module only decides
+which levels to run and what they show.
 """
 
 from __future__ import annotations
@@ -22,9 +24,10 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
-from scipy import stats as sps
 
 from simsource.errors import UserError
+from simsource.experiment.engine import Evaluator, kpi_names
+from simsource.stats import mean_ci, wilson
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -75,18 +78,6 @@ def parse_target(text: str, known: Sequence[str] | None = None) -> Target:
 
         check_kpi(kpi, known, option="--target")
     return Target(kpi, op, num)
-
-
-def wilson(k: int, n: int, confidence: float = 0.95) -> tuple[float, float]:
-    """Wilson score interval of a proportion ``k / n`` (NaN for ``n == 0``)."""
-    if n <= 0:
-        return math.nan, math.nan
-    z = float(sps.norm.ppf(0.5 + confidence / 2.0))
-    p = k / n
-    denom = 1.0 + z * z / n
-    centre = (p + z * z / (2 * n)) / denom
-    half = z * math.sqrt(p * (1 - p) / n + z * z / (4 * n * n)) / denom
-    return max(0.0, centre - half), min(1.0, centre + half)
 
 
 # ---- the search ----------------------------------------------------------------------------
@@ -189,8 +180,6 @@ def level_scenario(sc: Scenario, staff: int) -> Scenario:
 
 def summarise_level(staff: int, df: pd.DataFrame, target: Target, confidence: float,
                     strict: bool, order: int) -> Level:
-    from simsource.analysis.stats import mean_ci
-
     met = target.met(df[target.kpi].to_numpy(dtype=float))
     n, k = int(met.size), int(met.sum())
     share = k / n if n else math.nan
@@ -211,8 +200,6 @@ def find_staffing(sc: Scenario, target: Target | str, *, confidence: float = 0.9
                   backend: str | Backend = "local") -> StaffingResult:
     """The smallest ``coordination.staff`` in ``min_staff..max_staff`` meeting ``target`` in at
     least ``confidence`` of the replications (see the module docstring)."""
-    from simsource.analysis.sensitivity import BatchRunner, kpi_names
-
     if not 0.0 < confidence <= 1.0:
         raise UserError(f"--confidence: must be in (0, 1], got {confidence}")
     if min_staff < 0:
@@ -243,8 +230,8 @@ def find_staffing(sc: Scenario, target: Target | str, *, confidence: float = 0.9
         result.answer = search_smallest(passes, min_staff, max_staff)
 
     if evaluate is None:
-        with BatchRunner(jobs, progress=progress, desc=f"staff {sc.name}",
-                         backend=backend) as runner:
+        with Evaluator(jobs, progress=progress, desc=f"staff {sc.name}",
+                       backend=backend) as runner:
             run(runner)
     else:
         run(evaluate)

@@ -52,10 +52,10 @@ def run_compare(sources: Sequence[Scenario | Path], replications: int, seed: int
     ``sources`` are scenarios (run into ``out/<name>/``, resumable) or paths of existing
     results folders. Returns the comparison table (docs/results-format.md).
     """
-    from simsource.analysis.stats import compare_table
     from simsource.experiment.backend import using_backend
     from simsource.experiment.results import load_results
     from simsource.experiment.runner import run_stores
+    from simsource.stats import compare_table
 
     if len(sources) < 2:
         raise UserError("compare: needs at least two scenarios or results folders")

@@ -179,7 +179,7 @@ class ResultStore:
     # ---- the final files -----------------------------------------------------------------------
     def finalize(self, n: int) -> pd.DataFrame:
         """Write the five files for replications 0..n-1 (streamed chunk by chunk)."""
-        from simsource.analysis.stats import summarize
+        from simsource.stats import summarize
 
         with StreamingParquetWriter(self.root / "replications.parquet", KPI_GROUP_ROWS) as w:
             for table in self._tables(n, "kpi"):

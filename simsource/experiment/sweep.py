@@ -71,7 +71,7 @@ def _write_outputs(root: Path, design: pd.DataFrame) -> pd.DataFrame:
     import pandas as pd
     import pyarrow as pa
 
-    from simsource.analysis.stats import summarize
+    from simsource.stats import summarize
 
     cols = [c for c in design.columns if c != "point"]
     dtable = pa.Table.from_pandas(design, preserve_index=False)
