@@ -13,7 +13,6 @@ import tomllib
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
-import numpy as np
 import pandas as pd
 import pytest
 from click.testing import CliRunner
@@ -202,14 +201,6 @@ def test_sensitivity_command_writes_table_plot_and_design(runner: CliRunner,
     meta = json.loads((tmp_path / "par" / "sensitivity.json").read_text(encoding="utf-8"))
     assert (meta["replications"], meta["seed"], meta["points"]) == (2, 4, 15)
     assert (tmp_path / "par" / "sensitivity.png").stat().st_size > 1000
-
-    # the same with one process: identical numbers (results never depend on -j)
-    res1 = runner.invoke(main, [*args, "-j", "1", "--out", "ser"])
-    assert res1.exit_code == 0, res1.output
-    serial = pd.read_csv(tmp_path / "ser" / "sensitivity.csv")
-    pd.testing.assert_frame_equal(table, serial)
-    assert np.allclose(points.to_numpy(dtype=float), pd.read_csv(
-        tmp_path / "ser" / "points.csv").to_numpy(dtype=float), equal_nan=True)
 
 
 def test_sensitivity_command_bad_params_exit_2(runner: CliRunner,

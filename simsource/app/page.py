@@ -1,8 +1,9 @@
 """The teaching web page (Streamlit script): change one lever, run, compare with a baseline.
 
 Start it with ``simsource app`` (or ``make app``); it binds to 127.0.0.1 and needs nothing from
-the internet. All logic lives in :mod:`simsource.app.logic` (scenario from controls, CRN
-batches, KPI cards, export), :mod:`simsource.app.story` (one idea's story),
+the internet. All logic lives in :mod:`simsource.app.logic` (scenario from controls, KPI
+cards, export), :mod:`simsource.app.runs` (CRN batches on the experiment engine's warm pool,
+partial results as replications finish), :mod:`simsource.app.story` (one idea's story),
 :mod:`simsource.app.figures` and :mod:`simsource.app.exercises`; this script lays out widgets.
 """
 
@@ -14,7 +15,7 @@ from typing import Any, Literal
 
 import streamlit as st
 
-from simsource.app import exercises, figures, logic, story
+from simsource.app import exercises, figures, logic, runs, story
 from simsource.app.texts import HELP
 from simsource.errors import UserError
 from simsource.scenario import Scenario
@@ -37,24 +38,6 @@ def load_start(ref: str) -> Scenario:
 @st.cache_data(show_spinner=False, max_entries=8)
 def load_upload(content: bytes, filename: str) -> Scenario:
     return logic.load_uploaded(content, filename)
-
-
-@st.cache_data(show_spinner=False, max_entries=1000)
-def rep_block(setting: str, seed: int, start: int, stop: int) -> list[logic.RepOut]:
-    """Replications ``start..stop-1`` of a setting, cached: a repeated run is instant."""
-    return logic.run_reps(setting, seed, range(start, stop))
-
-
-def batch(setting: str, seed: int, n: int, report: logic.Progress) -> logic.BatchResult:
-    """A setting's batch, block by block (cached per setting, seed and block), reporting
-    progress between blocks (outside the cached function, so nothing is replayed)."""
-    t0 = time.perf_counter()
-    outs: list[logic.RepOut] = []
-    for block in logic.chunks(n):
-        outs += rep_block(setting, seed, block.start, block.stop)
-        report(len(outs), n)
-    sc = Scenario.model_validate_json(setting)
-    return logic.assemble(sc, seed, outs, time.perf_counter() - t0)
 
 
 # ---- controls ----------------------------------------------------------------------------------
@@ -319,9 +302,49 @@ def show_exercises() -> None:
                 st.markdown(e.teacher_note)
 
 
+# ---- running -----------------------------------------------------------------------------------
+def has_transfer(*results: runs.BatchResult) -> bool:
+    return any("transition_deadline_met" in r.kpis
+               and bool(r.kpis["transition_deadline_met"].notna().any()) for r in results)
+
+
+def run_live(run_key: tuple[str, str, int, int], current: Scenario, base_label: str,
+             cur_label: str) -> None:
+    """Run baseline and current setting (identical settings once, cached replications reused),
+    showing the cards as replications finish; keep the final results in the session."""
+    seed, n = run_key[2], run_key[3]
+    bar = st.progress(0.0, text="Starting …")
+    live = st.empty()
+    t0 = time.perf_counter()
+    first: list[float] = []
+
+    def update(parts: list[runs.BatchResult | None], done: int, total: int) -> None:
+        bar.progress(done / total if total else 1.0,
+                     text=f"{done}/{total} replications to run")
+        b, c = parts
+        if b is None or c is None:
+            return
+        if not first:
+            first.append(time.perf_counter() - t0)
+        with live.container():
+            st.caption(f"Partial result: {min(b.n, c.n)} of {n} replications so far …")
+            show_cards(b, c, has_transfer(b, c))
+
+    b, c = runs.run_settings([Scenario.model_validate_json(run_key[0]),
+                              Scenario.model_validate_json(run_key[1])], seed, n,
+                             on_update=update)
+    seconds = time.perf_counter() - t0
+    bar.empty()
+    live.empty()
+    ss.results = {"key": run_key, "base": b, "cur": c, "base_label": base_label,
+                  "cur_label": cur_label, "cur_json": current.model_dump_json(),
+                  "first_s": first[0] if first else seconds, "seconds": seconds}
+
+
 # ---- the page ----------------------------------------------------------------------------------
 def main() -> None:
     st.set_page_config(page_title="simsource — what if?", layout="wide")
+    runs.warm_up()  # the worker pool starts now, while the teacher looks at the page
     ss.setdefault("c_n", logic.DEFAULT_REPLICATIONS)
     ss.setdefault("c_seed", logic.DEFAULT_SEED)
     st.sidebar.title("What if …?")
@@ -378,35 +401,24 @@ def main() -> None:
             st.write("None — change a control in the sidebar.")
 
     run_key = (logic.setting_key(base_sc), logic.setting_key(current), seed, n)
-    if st.button("Run", type="primary", key="run"):
-        bar = st.progress(0.0, text="Starting …")
-        total = 2 * n
-
-        def step(offset: int, what: str) -> logic.Progress:
-            def report(done: int, _n: int) -> None:
-                bar.progress((offset + done) / total, text=f"{what}: {done}/{n} replications")
-            return report
-
-        b = batch(run_key[0], seed, n, step(0, "Baseline"))
-        c = batch(run_key[1], seed, n, step(n, "Current setting"))
-        bar.empty()
-        ss.results = {"key": run_key, "base": b, "cur": c, "base_label": base_label,
-                      "cur_label": cur_label, "cur_json": current.model_dump_json()}
-    res = ss.get("results")
+    clicked = st.button("Run", type="primary", key="run")
     tabs = st.tabs(["Results", "What happened to one idea", "Export", "Exercise pack"])
     with tabs[0]:
+        if clicked:
+            run_live(run_key, current, base_label, cur_label)
+        res = ss.get("results")
         if res is None:
             st.info("Press **Run** to simulate the baseline and the current setting.")
         else:
             if res["key"] != run_key:
                 st.warning("The controls changed since the last run — press **Run** to update.")
             b, c = res["base"], res["cur"]
-            st.caption(f"Last run took {b.seconds:.1f} s for the baseline and {c.seconds:.1f} s "
-                       "for the current setting (settings already run come from the cache).")
-            transfer = any("transition_deadline_met" in r.kpis
-                           and bool(r.kpis["transition_deadline_met"].notna().any())
-                           for r in (b, c))
-            show_cards(b, c, transfer)
+            first = res.get("first_s")
+            shown = f"first result after {first:.1f} s, " if first is not None else ""
+            st.caption(f"Last run: {shown}all {c.n} replications of both settings after "
+                       f"{res['seconds']:.1f} s (replications already run come from the "
+                       "cache).")
+            show_cards(b, c, has_transfer(b, c))
             show_charts(b, c, res["base_label"], res["cur_label"])
     with tabs[1]:
         if res is None:
@@ -420,5 +432,5 @@ def main() -> None:
         show_exercises()
 
 
-if __name__ == "__main__":  # Streamlit runs the script as __main__; worker processes
-    main()                  # spawned by the batch pool import it as __mp_main__ and skip this
+if __name__ == "__main__":  # Streamlit runs the script as __main__; a worker pool's fork
+    main()                  # server or spawned workers import it as __mp_main__ and skip this
