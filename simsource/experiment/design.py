@@ -199,7 +199,7 @@ def point_scenarios(sc: Scenario, points: Sequence[Mapping[str, Any]]) -> list[S
             out.append(with_overrides(sc, p))
         except UserError as exc:
             label = ", ".join(f"{k}={v}" for k, v in p.items())
-            problems += [f"design point {i} ({label}): {line}" for line in exc.problems]
+            problems += [f"design point p{i:04d} ({label}): {line}" for line in exc.problems]
     if problems:
-        raise UserError(problems[:10])
+        raise UserError(problems[:20])
     return out

@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from simsource.errors import UserError
-from simsource.experiment.design import Point, design_hash
+from simsource.experiment.design import Point, design_hash, point_scenarios
 from simsource.experiment.manifest import (
     claim_folder,
     command_line,
@@ -45,25 +45,6 @@ def design_frame(points: Sequence[Point]) -> pd.DataFrame:
     df = pd.DataFrame(list(points))
     df.insert(0, "point", range(len(points)))
     return df
-
-
-def point_scenarios(sc: Scenario, points: Sequence[Point]) -> list[Scenario]:
-    """The scenario of every point, all validated before anything runs."""
-    from simsource.scenario import with_overrides
-
-    out, problems = [], []
-    for i, p in enumerate(points):
-        try:
-            out.append(with_overrides(sc, p))
-        except UserError as exc:
-            problems += [f"design point p{i:04d} ({_label(p)}): {line}" for line in exc.problems]
-    if problems:
-        raise UserError(problems[:20])
-    return out
-
-
-def _label(p: Point) -> str:
-    return ", ".join(f"{k}={v}" for k, v in p.items())
 
 
 def _write_outputs(root: Path, design: pd.DataFrame) -> pd.DataFrame:
