@@ -57,6 +57,7 @@ def test_page_starts_with_every_control_explained() -> None:
     assert any("Press **Run**" in i.value for i in at.info)
 
 
+@pytest.mark.slow
 def test_more_coordinators_on_nacka_multi_10_give_more_innovations() -> None:
     at = _app()
     at.number_input(key="c_staff").set_value(24).run()

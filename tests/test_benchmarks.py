@@ -22,6 +22,7 @@ TARGETS = {"engine_overhead_ratio": (">=", 0.75), "parallel_efficiency": (">=", 
            "store_overhead_share": ("<=", 0.05)}
 
 
+@pytest.mark.slow
 def test_quick_run_writes_every_figure_with_its_target(tmp_path: Path) -> None:
     out = tmp_path / "latest.json"
     proc = subprocess.run(

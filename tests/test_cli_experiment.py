@@ -11,6 +11,7 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
+import pytest
 from click.testing import CliRunner, Result
 
 from simsource.cli import main
@@ -54,6 +55,7 @@ def test_identical_parquet_for_one_and_two_jobs(runner: CliRunner, tmp_path: Pat
     same_files(tmp_path / "j1", tmp_path / "j2")
 
 
+@pytest.mark.slow
 def test_sigkill_then_rerun_gives_the_uninterrupted_rows(runner: CliRunner,
                                                          tmp_path: Path) -> None:
     out = tmp_path / "killed"
@@ -132,6 +134,7 @@ def test_extending_n_adds_replications(runner: CliRunner, tmp_path: Path) -> Non
     same_files(Path(out), tmp_path / "fresh")
 
 
+@pytest.mark.slow
 def test_compare_pairs_by_replication_and_beats_the_unpaired_interval(
         runner: CliRunner, tmp_path: Path) -> None:
     out = tmp_path / "cmp"
@@ -187,6 +190,7 @@ def test_sweep_cli_runs_the_factorial(runner: CliRunner, tmp_path: Path) -> None
     assert "needs a step" in bad.stderr
 
 
+@pytest.mark.slow
 def test_run_precision_reports_what_it_reached(runner: CliRunner, tmp_path: Path) -> None:
     res = invoke(runner, "run", "nacka-multi", "--precision", "0.5", "--max-n", "12",
                  "--kpis", "cost_total_msek_per_year", "-j", "1", *SHORT,

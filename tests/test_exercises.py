@@ -103,6 +103,7 @@ def batches() -> dict[str, runs.BatchResult]:
     return out
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("exercise", EXERCISES, ids=IDS)
 def test_teachers_expected_directions_hold(exercise: ex.Exercise,
                                            batches: dict[str, runs.BatchResult]) -> None:

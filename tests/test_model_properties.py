@@ -163,6 +163,7 @@ def check_conservation(sc: Any, seed: int) -> None:
     assert per_domain == pytest.approx(k["innovations_per_year"])
 
 
+@pytest.mark.slow
 @given(case=random_scenarios(), seed=st.integers(0, 2**31 - 1))
 @settings(max_examples=25, deadline=None, derandomize=True,
           suppress_health_check=[HealthCheck.too_slow])

@@ -315,6 +315,7 @@ def test_plot_functions_draw_into_given_ax(compare_dir: Path) -> None:
 # ---------------------------------------------------------------------------------------------
 
 
+@pytest.mark.slow
 def test_cli_plot_all_kinds(compare_dir: Path, runner: Any, tmp_path: Path) -> None:
     import shutil
 
