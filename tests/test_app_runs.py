@@ -37,21 +37,21 @@ def test_partial_results_grow_chunk_by_chunk_and_cached_ones_are_not_run_again(
     more = with_overrides(tiny, {"coordination.staff": 30})
     seen: list[tuple[list[int], int, int]] = []
 
-    def update(parts: list[runs.BatchResult | None], done: int, total: int) -> None:
-        seen.append(([0 if p is None else p.n for p in parts], done, total))
+    def update(p: runs.Partial) -> None:
+        seen.append(([0 if r is None else r.n for r in p.results()], p.done, p.total))
 
     base, cur, again = runs.run_settings([tiny, more, tiny], seed=3, n=4, jobs=1,
                                          on_update=update, cache=cache)
     assert [r.n for r in (base, cur, again)] == [4, 4, 4]
     assert again.kpis.equals(base.kpis)                      # identical settings run once
-    assert [s[1:] for s in seen] == [(2, 8), (4, 8), (6, 8), (8, 8)]   # chunks of 2
+    assert [s[1:] for s in seen] == [(i, 8) for i in range(1, 9)]     # one replication a chunk
     assert seen[-1][0] == [4, 4, 4]
     # common random numbers: identical incident streams replication by replication
     assert list(base.kpis["incidents_per_year"]) == list(cur.kpis["incidents_per_year"])
     seen.clear()
     bigger = runs.run_settings([tiny, more], seed=3, n=6, jobs=1, on_update=update,
                                cache=cache)
-    assert [s[1:] for s in seen] == [(0, 4), (2, 4), (4, 4)]  # cached first, then 2 × 2 new
+    assert [s[1:] for s in seen] == [(0, 4), (1, 4), (2, 4), (3, 4), (4, 4)]  # cached, then new
     assert seen[0][0] == [4, 4]
     assert bigger[0].kpis.loc[:3].equals(base.kpis)
     seen.clear()

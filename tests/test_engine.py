@@ -133,3 +133,11 @@ def test_no_worker_outlives_the_process(tmp_path: Path) -> None:
     for pid in pids:
         assert not Path(f"/proc/{pid}").exists() or \
             "zombie" in Path(f"/proc/{pid}/status").read_text(), f"worker {pid} still runs"
+
+
+def test_one_module_makes_worker_processes() -> None:
+    package = Path(__file__).resolve().parents[1] / "simsource"
+    makers = sorted(str(p.relative_to(package)) for p in package.rglob("*.py")
+                    if any(word in p.read_text(encoding="utf-8")
+                           for word in ("ProcessPoolExecutor", "multiprocessing")))
+    assert makers == ["experiment/pool.py"]

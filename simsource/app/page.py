@@ -22,6 +22,7 @@ from simsource.scenario import Scenario
 from simsource.scenario.schema import DOMAINS, PARTNERSHIP_DIMENSIONS, RESPONSIBILITIES
 
 UPLOAD = "upload a scenario file…"
+LIVE_EVERY_S = 0.4  # while a run is under way, redraw the partial cards at most this often
 DIM_LABELS = {"colocation": "Co-location", "mandate": "Mandate", "information": "Information",
               "autonomy": "Autonomy", "intensity": "Intensity"}
 DOMAIN_LABELS = {"it": "IT as a tool", "business": "Business development",
@@ -317,15 +318,20 @@ def run_live(run_key: tuple[str, str, int, int], current: Scenario, base_label: 
     live = st.empty()
     t0 = time.perf_counter()
     first: list[float] = []
+    shown = [0.0]
 
-    def update(parts: list[runs.BatchResult | None], done: int, total: int) -> None:
-        bar.progress(done / total if total else 1.0,
-                     text=f"{done}/{total} replications to run")
-        b, c = parts
+    def update(p: runs.Partial) -> None:
+        bar.progress(p.done / p.total if p.total else 1.0,
+                     text=f"{p.done}/{p.total} replications to run")
+        now = time.perf_counter()
+        if first and (now - shown[0] < LIVE_EVERY_S or p.done == p.total):
+            return  # the cards were redrawn a moment ago, or the final ones follow
+        b, c = p.results()
         if b is None or c is None:
-            return
+            return  # nothing to compare yet
         if not first:
-            first.append(time.perf_counter() - t0)
+            first.append(now - t0)
+        shown[0] = now
         with live.container():
             st.caption(f"Partial result: {min(b.n, c.n)} of {n} replications so far …")
             show_cards(b, c, has_transfer(b, c))

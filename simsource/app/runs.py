@@ -35,8 +35,9 @@ from simsource.experiment.engine import Work, stream
 from simsource.experiment.worker import ChunkResult
 from simsource.scenario import Scenario
 
-#: replications per chunk: small, so the first results come back quickly
-CHUNK = 2
+#: replications per chunk: one, so the first results come back as soon as possible (a task
+#: costs the warm pool about a millisecond; a replication a few hundred)
+CHUNK = 1
 #: settings whose replications are kept in memory
 CACHED_SETTINGS = 64
 
@@ -150,9 +151,21 @@ def assemble(sc: Scenario, seed: int, reps: dict[int, Replication],
 
 
 # ---- running -------------------------------------------------------------------------------
-#: ``on_update(results so far, replications done, replications to run)``; a result is None
-#: while its setting has no replication yet
-Update = Callable[[list[BatchResult | None], int, int], None]
+@dataclass(frozen=True)
+class Partial:
+    """Where a run stands: ``done`` of ``total`` replications to run are finished;
+    :meth:`results` assembles the results so far (only when asked: it costs a few ms)."""
+
+    done: int
+    total: int
+    make: Callable[[], list[BatchResult | None]]
+
+    def results(self) -> list[BatchResult | None]:
+        """One result per setting (None while a setting has no replication yet)."""
+        return self.make()
+
+
+Update = Callable[[Partial], None]
 Progress = Callable[[int, int], None]
 
 
@@ -160,7 +173,7 @@ def run_settings(settings: Sequence[Scenario], seed: int, n: int, *, jobs: int |
                  on_update: Update | None = None, cache: ReplicationCache = CACHE
                  ) -> list[BatchResult]:
     """Replications ``0..n-1`` of every setting with root ``seed`` (replication 0 traced),
-    reusing cached ones; identical settings run once. ``on_update`` gets the partial results
+    reusing cached ones; identical settings run once. ``on_update`` gets a :class:`Partial`
     after every chunk (and once at the start if anything was cached)."""
     if n < 1:
         raise ValueError(f"replications must be at least 1, got {n}")
@@ -181,7 +194,7 @@ def run_settings(settings: Sequence[Scenario], seed: int, n: int, *, jobs: int |
                 for sc, key in zip(settings, keys, strict=True)]
 
     if on_update is not None and todo and any(have.values()):
-        on_update(results(), 0, todo)
+        on_update(Partial(0, todo, results))
     if todo:
         done = 0
         with using_backend("local", app_jobs() if jobs is None else max(1, jobs)) as be:
@@ -192,7 +205,7 @@ def run_settings(settings: Sequence[Scenario], seed: int, n: int, *, jobs: int |
                 cache.put(key, seed, new)
                 done += len(new)
                 if on_update is not None:
-                    on_update(results(), done, todo)
+                    on_update(Partial(done, todo, results))
     final = results()
     return [r for r in final if r is not None]
 
@@ -202,9 +215,9 @@ def run_setting(sc: Scenario, seed: int, n: int, *, jobs: int | None = None,
                 cache: ReplicationCache = CACHE) -> BatchResult:
     """Replications ``0..n-1`` of one setting (see :func:`run_settings`); ``progress(done,
     total)`` after every chunk."""
-    def update(_parts: list[BatchResult | None], done: int, total: int) -> None:
-        if progress is not None and done:
-            progress(done, total)
+    def update(p: Partial) -> None:
+        if progress is not None and p.done:
+            progress(p.done, p.total)
 
     [res] = run_settings([sc], seed, n, jobs=jobs, on_update=update, cache=cache)
     return res
