@@ -16,7 +16,7 @@ import pytest
 
 from simsource.errors import UserError
 from simsource.experiment import dask_backend as db
-from simsource.experiment import runner as rn
+from simsource.experiment import worker as wk
 from simsource.experiment.backend import make_backend as make_named_backend
 from simsource.experiment.engine import Work, plan_tasks
 from simsource.experiment.runner import Job, MemorySink, execute, run_batch
@@ -45,7 +45,7 @@ def dying_simulate(sc: Scenario, seed: int, replication: int) -> Any:
         else:
             os.close(fd)
             os.kill(os.getpid(), signal.SIGKILL)
-    return rn._simulate_full(sc, seed, replication)
+    return wk._simulate_full(sc, seed, replication)
 
 
 @pytest.fixture(scope="module")
