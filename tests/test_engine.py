@@ -12,11 +12,11 @@ import json
 import os
 import subprocess
 import sys
-from dataclasses import dataclass, field
 from pathlib import Path
 
 import pandas as pd
 import pytest
+from replicate import Record
 
 from simsource.experiment import pool
 from simsource.experiment.backend import make_backend
@@ -27,19 +27,12 @@ from simsource.scenario import Scenario, load_scenario
 HERE = "test_engine"  # models below are imported by the workers (tests/ is on their path)
 
 
-@dataclass(frozen=True)
-class Probe:
-    kpis: dict[str, float]
-    timeseries: dict[str, list[float]] = field(default_factory=dict)
-    events: None = None
-
-
-def pid_model(sc: Scenario, seed: int, replication: int) -> Probe:
+def pid_model(sc: Scenario, seed: int, replication: int) -> Record:
     """Which process ran the replication."""
-    return Probe({"pid": float(os.getpid()), "x": float(replication)})
+    return Record({"pid": float(os.getpid()), "x": float(replication)})
 
 
-def failing_model(sc: Scenario, seed: int, replication: int) -> Probe:
+def failing_model(sc: Scenario, seed: int, replication: int) -> Record:
     if replication == 5:
         raise RuntimeError("model bug")
     return pid_model(sc, seed, replication)

@@ -8,11 +8,11 @@ paired difference; and the plausibility targets of issue 3 item 4 (MODEL.md §5)
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
 import pytest
+from replicate import Record
 from replicate import replicate as run_replications
 from scipy import stats
 
@@ -26,14 +26,7 @@ CELLS = [(r, col) for r in ("supplier", "shared", "internal") for col in ("it", 
 # ---- running replications ---------------------------------------------------------------
 
 
-@dataclass(frozen=True)
-class Outcomes:
-    kpis: dict[str, float]
-    timeseries: dict[str, list[float]] = field(default_factory=dict)
-    events: None = None
-
-
-def project_outcomes(sc: Scenario, seed: int, rep: int) -> Outcomes:
+def project_outcomes(sc: Scenario, seed: int, rep: int) -> Record:
     """Realised project success per domain of one replication, from the event log: ideas
     that left the project stage, and those of them that passed (whole run). A model for
     :func:`replicate` (run by the engine's workers, so it lives at module level)."""
@@ -50,7 +43,7 @@ def project_outcomes(sc: Scenario, seed: int, rep: int) -> Outcomes:
             d = domain[e["id"]]
             out[f"left_{d}"] += 1
             out[f"passed_{d}"] += e["event"] == "passes project"
-    return Outcomes(out)
+    return Record(out)
 
 
 def replicate(name: str, overrides: dict[str, Any] | None = None, n: int = REPS,
