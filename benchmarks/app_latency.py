@@ -8,20 +8,37 @@ coordinators). The page measures itself — from the click to the first partial 
 all replications — and keeps the figures in its session state; AppTest's wall time of each
 click (the whole script run, charts included) is reported alongside.
 
-    python -m benchmarks.app_latency          # one measurement, as JSON
+With headless Chromium at ``/usr/bin/chromium`` (and Playwright), the real page is measured
+too, as a browser shows it: ``simsource app`` is started, the page loaded, **Run** pressed
+after the pause, and the time taken until the first KPI card and until the four charts
+(everything) appear on screen.
+
+    python -m benchmarks.app_latency          # one AppTest measurement, as JSON
+    python -m benchmarks.app_latency 2 browser   # one headless-Chromium measurement
 """
 
 from __future__ import annotations
 
+import contextlib
 import json
+import os
+import signal
+import socket
+import subprocess
 import sys
 import time
+import urllib.request
+from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 from benchmarks.figures import Figure, Settings, median
 from benchmarks.harness import ROOT, Clock, check, run_cmd
 
 PAGE = ROOT / "simsource" / "app" / "page.py"
+CHROMIUM = Path("/usr/bin/chromium")
+CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
+                 "--disable-component-update", "--disable-sync", "--no-first-run"]
 
 
 def measure(pause: float = 2.0) -> dict[str, Any]:
@@ -47,6 +64,99 @@ def measure(pause: float = 2.0) -> dict[str, Any]:
     return out
 
 
+@contextlib.contextmanager
+def served_page() -> Iterator[str]:
+    """``simsource app`` on a free port of 127.0.0.1 (its process group killed afterwards)."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = int(sock.getsockname()[1])
+    proc = subprocess.Popen([sys.executable, "-m", "simsource", "app", "--port", str(port)],
+                            cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                            start_new_session=True)
+    url = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 120
+        while True:
+            with contextlib.suppress(OSError), \
+                    urllib.request.urlopen(f"{url}/_stcore/health", timeout=2) as r:
+                if r.read().strip() == b"ok":
+                    break
+            if proc.poll() is not None or time.monotonic() > deadline:
+                raise RuntimeError("simsource app did not start")
+            time.sleep(0.2)
+        yield url
+    finally:
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(proc.pid, signal.SIGTERM)
+        with contextlib.suppress(subprocess.TimeoutExpired):
+            proc.wait(timeout=15)
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(proc.pid, signal.SIGKILL)
+        proc.wait()
+
+
+def measure_browser(pause: float = 2.0) -> dict[str, Any]:
+    """The real page in headless Chromium: seconds from the click on Run to the first partial
+    KPI cards on screen and to the final charts, for the default setting and then 24
+    coordinators."""
+    from playwright.sync_api import sync_playwright
+
+    out: dict[str, Any] = {}
+    with served_page() as url, sync_playwright() as pw:
+        browser = pw.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
+        try:
+            page = browser.new_page(viewport={"width": 1400, "height": 2200})
+            t0 = time.perf_counter()
+            page.goto(url, wait_until="domcontentloaded")
+            run = page.get_by_role("button", name="Run", exact=True)
+            run.wait_for(timeout=120_000)
+            out["load_s"] = time.perf_counter() - t0
+            page.wait_for_timeout(pause * 1000)
+            for label in ("default", "changed"):
+                if label == "changed":
+                    staff = page.get_by_role("spinbutton", name="Coordinators (staff)")
+                    staff.fill("24")
+                    staff.press("Enter")
+                    page.get_by_text("Changes from the baseline (1)").wait_for(timeout=60_000)
+                    page.wait_for_timeout(500)
+                partial = page.get_by_text("Partial result:")
+                t0 = time.perf_counter()
+                run.click()
+                partial.first.wait_for(timeout=300_000)  # the live cards of this run
+                out[f"{label}_first_s"] = time.perf_counter() - t0
+                partial.first.wait_for(state="detached", timeout=300_000)
+                page.locator("[data-testid=stImage] img").nth(3).wait_for(timeout=300_000)
+                out[f"{label}_all_s"] = time.perf_counter() - t0
+        finally:
+            browser.close()
+    return out
+
+
+def bench_app_browser(s: Settings, figs: dict[str, Figure], clock: Clock) -> None:
+    f = figs["app_first_result_browser_s"]
+    if not CHROMIUM.exists():
+        f.note = f"skipped: no headless Chromium at {CHROMIUM} (apt-get install chromium)"
+        return
+    try:
+        import playwright  # noqa: F401
+    except ImportError:
+        f.note = "skipped: playwright is not installed (the dev extra has it)"
+        return
+    runs: list[dict[str, Any]] = []
+    for i in range(s.repeats):
+        clock.say(f"app in Chromium, repeat {i + 1}/{s.repeats}: serve, load, Run, change, Run")
+        p = run_cmd([sys.executable, "-m", "benchmarks.app_latency", str(s.app_pause),
+                     "browser"])
+        check(p, "app latency in Chromium")
+        runs.append(json.loads(p.stdout.strip().splitlines()[-1]))
+    f.samples = [r["default_first_s"] for r in runs]
+    f.value = median(f.samples)
+    f.detail = {k: median([r[k] for r in runs]) for k in runs[0]}
+    f.detail["pause_before_run_s"] = s.app_pause
+    f.note = ("simsource app served, headless Chromium: click on Run to the first KPI card on "
+              "screen (a fresh server per repeat)")
+
+
 def bench_app(s: Settings, figs: dict[str, Figure], clock: Clock) -> None:
     f = figs["app_first_result_s"]
     try:
@@ -69,4 +179,6 @@ def bench_app(s: Settings, figs: dict[str, Figure], clock: Clock) -> None:
 
 
 if __name__ == "__main__":
-    print(json.dumps(measure(float(sys.argv[1]) if len(sys.argv) > 1 else 2.0)))
+    PAUSE = float(sys.argv[1]) if len(sys.argv) > 1 else 2.0
+    browser_mode = len(sys.argv) > 2 and sys.argv[2] == "browser"
+    print(json.dumps(measure_browser(PAUSE) if browser_mode else measure(PAUSE)))

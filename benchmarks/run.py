@@ -32,7 +32,7 @@ from dataclasses import asdict, replace
 from pathlib import Path
 from typing import Any
 
-from benchmarks.app_latency import bench_app
+from benchmarks.app_latency import bench_app, bench_app_browser
 from benchmarks.commands import bench_memory, bench_parallel, bench_startup
 from benchmarks.engine_overhead import bench_engine
 from benchmarks.figures import FIGURES, QUICK, Settings, clean, new_figures, table
@@ -90,6 +90,7 @@ def run_suite(s: Settings, parts: Sequence[str], clock: Clock) -> dict[str, Any]
             bench_warm_pool(s, figs, clock)
         if "app" in parts:
             bench_app(s, figs, clock)
+            bench_app_browser(s, figs, clock)
         if "store" in parts:
             per_rep = figs["replication_s_nacka_multi"].value
             try:

@@ -110,15 +110,16 @@ def test_page_runs_in_headless_chromium(server: str) -> None:
             page.get_by_text("Changes from the baseline (1)").wait_for(timeout=30_000)
             run.click()
             metrics = page.locator("[data-testid=stMetric]")
-            metrics.first.wait_for(timeout=240_000)
+            metrics.first.wait_for(timeout=240_000)          # partial results, then the final
+            images = page.locator("[data-testid=stImage] img")
+            images.nth(3).wait_for(timeout=240_000)          # funnel, load, costs, ambition
+            page.wait_for_timeout(1500)
             text = page.locator("[data-testid=stMain]").inner_text()
             assert "Innovations / year" in text
             assert "Incidents between chairs" in text
             assert "— better" in text                      # a paired CI that excludes zero
+            assert "Partial result" not in text
             assert metrics.count() == 8
-            images = page.locator("[data-testid=stImage] img")
-            images.nth(3).wait_for(timeout=30_000)           # funnel, load, costs, ambition
-            page.wait_for_timeout(1500)
             if os.environ.get("SIMSOURCE_UPDATE_SCREENSHOT") == "1":
                 SCREENSHOT.parent.mkdir(parents=True, exist_ok=True)
                 page.screenshot(path=str(SCREENSHOT))
