@@ -122,13 +122,16 @@ def test_an_error_in_a_worker_keeps_completed_chunks(tmp_path: Path, sc: Scenari
     assert df["replication"].tolist() == list(range(10))
 
 
-def test_bad_arguments_are_user_errors(sc: Scenario) -> None:
-    with pytest.raises(UserError, match="at least 1"):
-        run_batch(sc, 0)
-    with pytest.raises(UserError, match="unknown backend 'cloud'"):
-        run_batch(sc, 2, backend="cloud")
-    with pytest.raises(UserError, match="-j/--jobs"):
-        run_batch(sc, 2, jobs=0)
+@pytest.mark.parametrize(("kwargs", "message"), [
+    ({"replications": 0}, "-n/--replications: must be at least 1"),
+    ({"backend": "cloud"}, "unknown backend 'cloud'"),
+    ({"jobs": 0}, "-j/--jobs: must be at least 1"),
+])
+def test_bad_arguments_are_user_errors(sc: Scenario, kwargs: dict[str, object],
+                                       message: str) -> None:
+    args: dict[str, object] = {"replications": 2, **kwargs}
+    with pytest.raises(UserError, match=message):
+        run_batch(sc, **args)  # type: ignore[arg-type]
 
 
 # ---- designs --------------------------------------------------------------------------------

@@ -203,15 +203,17 @@ def test_sensitivity_command_writes_table_plot_and_design(runner: CliRunner,
     assert (tmp_path / "par" / "sensitivity.png").stat().st_size > 1000
 
 
-def test_sensitivity_command_bad_params_exit_2(runner: CliRunner,
-                                              write_scenario: WriteScenario) -> None:
+@pytest.mark.parametrize(("args", "message"), [
+    (["--params", "coordination.staf"], "--params: coordination.staf: not a parameter"),
+    (["--params", "coordination.staff=30"], "expected a range LOW:HIGH"),
+    (["--kpi", "nope"], "--kpi: unknown KPI 'nope'"),
+    (["--backend", "nope"], "--backend: unknown backend 'nope'"),
+    (["--method", "fast"], "--method"),
+])
+def test_sensitivity_command_bad_params_exit_2(runner: CliRunner, write_scenario: WriteScenario,
+                                              args: list[str], message: str) -> None:
     write_scenario("one.toml", ONE_SOURCE)
-    res = runner.invoke(main, ["sensitivity", "one.toml", "--params", "coordination.staf", "-q"])
+    res = runner.invoke(main, ["sensitivity", "one.toml", *args, "-q"])
     assert res.exit_code == 2, res.output
-    assert "error: --params: coordination.staf: not a parameter" in res.stderr
-    res = runner.invoke(main, ["sensitivity", "one.toml", "--kpi", "nope", "-q"])
-    assert res.exit_code == 2, res.output
-    assert "error: --kpi: unknown KPI 'nope'" in res.stderr
-    res = runner.invoke(main, ["sensitivity", "one.toml", "--backend", "nope", "-q"])
-    assert res.exit_code == 2, res.output
-    assert "error: --backend: unknown backend 'nope'" in res.stderr
+    assert f"error: {message}" in res.stderr
+    assert "Traceback" not in res.output
