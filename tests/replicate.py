@@ -12,23 +12,11 @@ from __future__ import annotations
 
 import json
 import os
-from dataclasses import dataclass, field
 from typing import Any
 
 from simsource import load_scenario
 from simsource.experiment.backend import make_backend
 from simsource.experiment.engine import Work, replications
-
-
-@dataclass(frozen=True)
-class Record:
-    """What a test's own ``model`` returns for one replication (the shape of
-    :class:`simsource.model.ReplicationResult`)."""
-
-    kpis: dict[str, float]
-    timeseries: dict[str, list[float]] = field(default_factory=dict)
-    events: None = None
-
 
 _CACHE: dict[tuple[str | None, str, str, int, int], list[dict[str, float]]] = {}
 

@@ -31,7 +31,7 @@ SETS = {"scenario.years": 1.5}
 KILL_ENV = "SIMSOURCE_TEST_KILL_MARKER"
 KILL_AT = 5  # replication 5: the middle of chunk 4-7 with chunk_size=4
 DYING = "test_dask_backend:dying_simulate"  # importable by workers (tests/ is on sys.path)
-FAKE = "test_runner:fake_simulate"
+FAKE = "fake_models:fake_simulate"
 
 
 def dying_simulate(sc: Scenario, seed: int, replication: int) -> Any:

@@ -16,7 +16,6 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
-from replicate import Record
 
 from simsource.experiment import pool
 from simsource.experiment.backend import make_backend
@@ -24,18 +23,7 @@ from simsource.experiment.engine import Work, replications, stream
 from simsource.experiment.runner import run_batch
 from simsource.scenario import Scenario, load_scenario
 
-HERE = "test_engine"  # models below are imported by the workers (tests/ is on their path)
-
-
-def pid_model(sc: Scenario, seed: int, replication: int) -> Record:
-    """Which process ran the replication."""
-    return Record({"pid": float(os.getpid()), "x": float(replication)})
-
-
-def failing_model(sc: Scenario, seed: int, replication: int) -> Record:
-    if replication == 5:
-        raise RuntimeError("model bug")
-    return pid_model(sc, seed, replication)
+HERE = "fake_models"  # stand-ins for the model, imported by the workers by name
 
 
 @pytest.fixture(scope="module")
@@ -83,8 +71,9 @@ def test_the_pool_is_created_once_and_reused_by_every_batch(sc: Scenario) -> Non
     assert live is not None
     assert live.size == 2
     assert live.batches == 3
-    assert batches[0] == batches[1] == batches[2]  # the same two warm workers every time
-    assert len(batches[0]) <= 2
+    used = set().union(*batches)
+    assert len(used) <= 2                          # the same two warm workers every time
+    assert used <= {float(p.pid) for p in live.processes()}
     assert os.getpid() not in batches[0]
     if sys.platform == "linux":
         assert live.method == "forkserver"  # workers fork from a server with the model loaded
@@ -109,7 +98,7 @@ from simsource.scenario import load_scenario
 if __name__ == "__main__":
     sc = load_scenario("nacka-single")
     [res] = replications([Work(sc, 0, range(6))], make_backend("local", 2), chunk_size=1,
-                         model="test_engine:pid_model")
+                         model="fake_models:pid_model")
     pids = sorted({{int(r["pid"]) for r in res.kpi_rows}})
     print(json.dumps(pids))
 """

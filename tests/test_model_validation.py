@@ -12,7 +12,7 @@ from typing import Any
 
 import numpy as np
 import pytest
-from replicate import Record
+from fake_models import Record
 from replicate import replicate as run_replications
 from scipy import stats
 

@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import json
 import math
-from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 import pytest
+from fake_models import Record, fake_simulate
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -23,28 +23,7 @@ from simsource.experiment.sweep import run_sweep
 from simsource.experiment.worker import run_chunk
 from simsource.scenario import Scenario, load_scenario
 
-FAKE = "test_runner:fake_simulate"  # importable by worker processes (tests/ is on sys.path)
-
-
-@dataclass(frozen=True)
-class FakeResult:
-    kpis: dict[str, float]
-    timeseries: dict[str, list[float]]
-    events: list[dict[str, object]] | None = field(default=None)
-
-
-def fake_simulate(sc: Scenario, seed: int, replication: int) -> FakeResult:
-    """A stand-in for the model: N(10 + staff/10, 1) draws keyed by (seed, replication)."""
-    rng = np.random.default_rng(np.random.SeedSequence(seed, spawn_key=(replication,)))
-    mean = 10 + sc.coordination.staff / 10
-    months = 6
-    return FakeResult(
-        kpis={"innovations_per_year": float(rng.normal(mean, 1.0)),
-              "cost_total_msek_per_year": float(rng.normal(80, 0.5)),
-              "transition_finish_day": math.nan},
-        timeseries={"month": [float(m) for m in range(months)],
-                    "wip_project": [float(x) for x in rng.random(months)],
-                    "load_project": [0.5] * months})
+FAKE = "fake_models:fake_simulate"  # importable by worker processes (tests/ is on sys.path)
 
 
 @pytest.fixture(scope="module")
@@ -106,7 +85,7 @@ def test_extending_n_keeps_existing_chunks(tmp_path: Path, sc: Scenario) -> None
 
 def test_an_error_in_a_worker_keeps_completed_chunks(tmp_path: Path, sc: Scenario,
                                                      monkeypatch: pytest.MonkeyPatch) -> None:
-    def failing(sc_: Scenario, seed: int, replication: int) -> FakeResult:
+    def failing(sc_: Scenario, seed: int, replication: int) -> Record:
         if replication == 6:
             raise RuntimeError("model bug")
         return fake_simulate(sc_, seed, replication)

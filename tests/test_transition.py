@@ -347,6 +347,7 @@ def test_deferred_systems_start_after_every_critical_system_moved() -> None:
     assert k["transition_finish_day"] > sc.transition.deadline_days   # the rest moves later
 
 
+@pytest.mark.slow
 def test_separate_team_costs_money_and_shared_does_not() -> None:
     """Separate: team size × 1.0 MSEK/year for as long as the transfer lasts (to the horizon
     when it has not finished); shared: nothing."""
