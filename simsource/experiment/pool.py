@@ -92,6 +92,7 @@ class WarmPool:
 
 _LOCK = threading.Lock()
 _POOL: WarmPool | None = None
+_AT_EXIT: list[bool] = []
 
 
 def get_pool(jobs: int) -> WarmPool:
@@ -103,6 +104,9 @@ def get_pool(jobs: int) -> WarmPool:
             _POOL = None
         if _POOL is None:
             _POOL = WarmPool(jobs)
+            if not _AT_EXIT:  # registered with the first pool: importing this module does nothing
+                atexit.register(shutdown)
+                _AT_EXIT.append(True)
         _POOL.batches += 1
         return _POOL
 
@@ -152,5 +156,3 @@ def shutdown() -> None:
     if pool is not None:
         pool.shutdown(wait=True)
 
-
-atexit.register(shutdown)
