@@ -78,8 +78,8 @@ def bench_parallel(s: Settings, figs: dict[str, Figure], clock: Clock, tmp: Path
                 "wall_s_j1": median(walls[1]), "wall_s_j2": median(walls[2]),
                 "best_sample": max(f.samples), "load_1min_before_each_repeat": loads,
                 "cpus": os.cpu_count()}
-    f.note = ("wall time of the whole command (start-up included); the batch simulates "
-              + ", ".join(s.batch_sets) + " to fit the time budget")
+    f.note = ("wall time of the whole command (start-up, pool start and finalize included)"
+              + ("; the batch simulates " + ", ".join(s.batch_sets) if s.batch_sets else ""))
 
 
 def bench_memory(s: Settings, figs: dict[str, Figure], clock: Clock, tmp: Path) -> None:
