@@ -54,6 +54,7 @@ def bench_startup(s: Settings, figs: dict[str, Figure], clock: Clock, tmp: Path)
 def bench_parallel(s: Settings, figs: dict[str, Figure], clock: Clock, tmp: Path,
                    hook_shares: list[float]) -> None:
     walls: dict[int, list[float]] = {1: [], 2: []}
+    cpus: dict[int, list[float]] = {1: [], 2: []}
     loads: list[float] = []
     for i in range(s.repeats):
         with contextlib.suppress(OSError, AttributeError):
@@ -61,9 +62,11 @@ def bench_parallel(s: Settings, figs: dict[str, Figure], clock: Clock, tmp: Path
         for jobs in rotated([1, 2], i):
             clock.say(f"parallel repeat {i + 1}/{s.repeats}: run -n {s.batch_n} -j {jobs}")
             out = tmp / f"parallel-{i}-j{jobs}"
-            p = run_cmd(run_args("nacka-multi", s.batch_n, out, s.seed, jobs, s.batch_sets))
+            p = run_cmd(run_args("nacka-multi", s.batch_n, out, s.seed, jobs, s.batch_sets),
+                        cpu=True)
             check(p, f"simsource run -n {s.batch_n} -j {jobs}")
             walls[jobs].append(p.wall_s)
+            cpus[jobs].append(p.tree_cpu_s)
             share = manifest_store_share(manifest(out))
             if share is not None:
                 hook_shares.append(share)
@@ -78,6 +81,13 @@ def bench_parallel(s: Settings, figs: dict[str, Figure], clock: Clock, tmp: Path
                 "wall_s_j1": median(walls[1]), "wall_s_j2": median(walls[2]),
                 "best_sample": max(f.samples), "load_1min_before_each_repeat": loads,
                 "cpus": os.cpu_count()}
+    if all(cpus[1]) and all(cpus[2]):
+        # psutil accounting of the command's process tree: the cores -j 2 actually got, and
+        # the CPU it spent beyond -j 1 (pool start, sending tasks): neither depends on load
+        f.detail.update(
+            tree_cpu_s_j1=median(cpus[1]), tree_cpu_s_j2=median(cpus[2]),
+            cores_used_j2=median([c / w for c, w in zip(cpus[2], walls[2], strict=True)]),
+            cpu_overhead_j2=median([b / a - 1 for a, b in zip(cpus[1], cpus[2], strict=True)]))
     f.note = ("wall time of the whole command (start-up, pool start and finalize included)"
               + ("; the batch simulates " + ", ".join(s.batch_sets) if s.batch_sets else ""))
 

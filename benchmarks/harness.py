@@ -66,6 +66,7 @@ class Proc:
     peak_tree_rss: int = 0      # bytes: largest sum of RSS over the process and its descendants
     peak_main_rss: int = 0      # bytes: largest RSS of the command's own process
     rss_method: str = ""
+    tree_cpu_s: float = 0.0     # CPU seconds of the process and its descendants (with cpu=True)
 
 
 def tree_rss(ps: Any, proc: Any) -> tuple[int, int]:
@@ -94,12 +95,32 @@ _RUSAGE_WRAPPER = (
 )
 
 
-def run_cmd(args: Sequence[str], memory: bool = False, timeout: float = 1800) -> Proc:
+def tree_cpu(ps: Any, proc: Any, seen: dict[int, float]) -> None:
+    """Update ``seen`` (pid -> CPU seconds so far) for the process and its descendants."""
+    try:
+        members = [proc, *proc.children(recursive=True)]
+    except ps.Error:
+        return
+    for p in members:
+        try:
+            t = p.cpu_times()
+        except ps.Error:
+            continue
+        seen[p.pid] = max(seen.get(p.pid, 0.0), t.user + t.system)
+
+
+def run_cmd(args: Sequence[str], memory: bool = False, timeout: float = 1800,
+            cpu: bool = False) -> Proc:
     """Run a command from the project root; its wall time and, with ``memory``, peak RSS
     (psutil polling of the whole process tree every 20 ms; without psutil the peak RSS of the
-    largest waited-for descendant from getrusage)."""
+    largest waited-for descendant from getrusage); with ``cpu`` (and psutil) the CPU seconds
+    of the whole tree (the command, a fork server, its workers), polled every 20 ms, so the
+    last moments of each process are missed)."""
     args = list(args)
     ps: Any = None
+    if cpu:
+        with contextlib.suppress(ImportError):
+            import psutil as ps
     if memory:
         try:
             import psutil as ps
@@ -109,11 +130,15 @@ def run_cmd(args: Sequence[str], memory: bool = False, timeout: float = 1800) ->
         t0 = time.perf_counter()
         p = subprocess.Popen(args, cwd=ROOT, stdout=out, stderr=err, text=True)
         peak_tree = peak_main = 0
-        if memory and ps is not None:
+        seen: dict[int, float] = {}
+        if (memory or cpu) and ps is not None:
             handle = ps.Process(p.pid)
             while p.poll() is None:
-                tree, main = tree_rss(ps, handle)
-                peak_tree, peak_main = max(peak_tree, tree), max(peak_main, main)
+                if memory:
+                    tree, main = tree_rss(ps, handle)
+                    peak_tree, peak_main = max(peak_tree, tree), max(peak_main, main)
+                if cpu:
+                    tree_cpu(ps, handle, seen)
                 time.sleep(0.02)
                 if time.perf_counter() - t0 > timeout:
                     p.kill()
@@ -125,7 +150,7 @@ def run_cmd(args: Sequence[str], memory: bool = False, timeout: float = 1800) ->
         wall = time.perf_counter() - t0
         out.seek(0)
         err.seek(0)
-        res = Proc(wall, p.returncode, out.read(), err.read())
+        res = Proc(wall, p.returncode, out.read(), err.read(), tree_cpu_s=sum(seen.values()))
     if memory:
         if ps is not None:
             res.peak_tree_rss, res.peak_main_rss, res.rss_method = peak_tree, peak_main, "psutil"
