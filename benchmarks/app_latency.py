@@ -143,8 +143,8 @@ def bench_app_browser(s: Settings, figs: dict[str, Figure], clock: Clock) -> Non
         f.note = "skipped: playwright is not installed (the dev extra has it)"
         return
     runs: list[dict[str, Any]] = []
-    for i in range(s.repeats):
-        clock.say(f"app in Chromium, repeat {i + 1}/{s.repeats}: serve, load, Run, change, Run")
+    for i in range(min(s.repeats, s.app_repeats)):
+        clock.say(f"app in Chromium, repeat {i + 1}: serve, load, Run, change, Run")
         p = run_cmd([sys.executable, "-m", "benchmarks.app_latency", str(s.app_pause),
                      "browser"])
         check(p, "app latency in Chromium")
@@ -165,8 +165,8 @@ def bench_app(s: Settings, figs: dict[str, Figure], clock: Clock) -> None:
         f.note = "skipped: streamlit is not installed (pip install 'simsource[app]')"
         return
     runs: list[dict[str, Any]] = []
-    for i in range(s.repeats):
-        clock.say(f"app repeat {i + 1}/{s.repeats}: load the page, Run, change, Run")
+    for i in range(min(s.repeats, s.app_repeats)):
+        clock.say(f"app repeat {i + 1}: load the page, Run, change, Run")
         p = run_cmd([sys.executable, "-m", "benchmarks.app_latency", str(s.app_pause)])
         check(p, "app latency")
         runs.append(json.loads(p.stdout.strip().splitlines()[-1]))

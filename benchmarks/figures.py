@@ -31,6 +31,7 @@ class Settings:
     pool_n: int = 20                          # warm-pool speed-up: run_batch of 20 replications
     pool_sets: tuple[str, ...] = ()
     app_pause: float = 2.0                    # app latency: seconds between page load and Run
+    app_repeats: int = 3                      # fresh page (and server) per repeat: slow
     memory_small: int = 100
     memory_large: int = 2000
     memory_sets: tuple[str, ...] = ("scenario.years=1", "scenario.warmup_years=0.5")
@@ -42,7 +43,7 @@ class Settings:
 _TINY = ("scenario.years=0.25", "scenario.warmup_years=0.1")
 QUICK = Settings(repeats=2, customers=5_000, model_reps=1, peer_customers=500, peer_repeats=1,
                  batch_n=4, batch_sets=_TINY, memory_small=2, memory_large=4, memory_sets=_TINY,
-                 store_n=4, pool_n=4, pool_sets=_TINY, app_pause=0.0)
+                 store_n=4, pool_n=4, pool_sets=_TINY, app_pause=0.0, app_repeats=1)
 
 
 # ---- figures -------------------------------------------------------------------------------
