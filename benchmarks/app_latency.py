@@ -132,6 +132,26 @@ def measure_browser(pause: float = 2.0) -> dict[str, Any]:
     return out
 
 
+def _repeats(s: Settings, clock: Clock, what: str, mode: str = "") -> list[dict[str, Any]]:
+    """Each repeat in a fresh interpreter (``python -m benchmarks.app_latency PAUSE [MODE]``)."""
+    runs: list[dict[str, Any]] = []
+    for i in range(min(s.repeats, s.app_repeats)):
+        clock.say(f"{what}, repeat {i + 1}: load the page, Run, change, Run")
+        p = run_cmd([sys.executable, "-m", "benchmarks.app_latency", str(s.app_pause),
+                     *([mode] if mode else [])])
+        check(p, what)
+        runs.append(json.loads(p.stdout.strip().splitlines()[-1]))
+    return runs
+
+
+def _fill(f: Figure, runs: list[dict[str, Any]], s: Settings, note: str) -> None:
+    f.samples = [r["default_first_s"] for r in runs]
+    f.value = median(f.samples)
+    f.detail = {k: median([r[k] for r in runs]) for k in runs[0] if k.endswith("_s")}
+    f.detail["pause_before_run_s"] = s.app_pause
+    f.note = note
+
+
 def bench_app_browser(s: Settings, figs: dict[str, Figure], clock: Clock) -> None:
     f = figs["app_first_result_browser_s"]
     if not CHROMIUM.exists():
@@ -142,19 +162,9 @@ def bench_app_browser(s: Settings, figs: dict[str, Figure], clock: Clock) -> Non
     except ImportError:
         f.note = "skipped: playwright is not installed (the dev extra has it)"
         return
-    runs: list[dict[str, Any]] = []
-    for i in range(min(s.repeats, s.app_repeats)):
-        clock.say(f"app in Chromium, repeat {i + 1}: serve, load, Run, change, Run")
-        p = run_cmd([sys.executable, "-m", "benchmarks.app_latency", str(s.app_pause),
-                     "browser"])
-        check(p, "app latency in Chromium")
-        runs.append(json.loads(p.stdout.strip().splitlines()[-1]))
-    f.samples = [r["default_first_s"] for r in runs]
-    f.value = median(f.samples)
-    f.detail = {k: median([r[k] for r in runs]) for k in runs[0]}
-    f.detail["pause_before_run_s"] = s.app_pause
-    f.note = ("simsource app served, headless Chromium: click on Run to the first KPI card on "
-              "screen (a fresh server per repeat)")
+    _fill(f, _repeats(s, clock, "app in Chromium", "browser"), s,
+          "simsource app served, headless Chromium: click on Run to the first KPI cards on "
+          "screen (a fresh server per repeat)")
 
 
 def bench_app(s: Settings, figs: dict[str, Figure], clock: Clock) -> None:
@@ -164,18 +174,10 @@ def bench_app(s: Settings, figs: dict[str, Figure], clock: Clock) -> None:
     except ImportError:
         f.note = "skipped: streamlit is not installed (pip install 'simsource[app]')"
         return
-    runs: list[dict[str, Any]] = []
-    for i in range(min(s.repeats, s.app_repeats)):
-        clock.say(f"app repeat {i + 1}: load the page, Run, change, Run")
-        p = run_cmd([sys.executable, "-m", "benchmarks.app_latency", str(s.app_pause)])
-        check(p, "app latency")
-        runs.append(json.loads(p.stdout.strip().splitlines()[-1]))
-    f.samples = [r["default_first_s"] for r in runs]
-    f.value = median(f.samples)
-    f.detail = {k: median([r[k] for r in runs]) for k in runs[0] if k.endswith("_s")}
-    f.detail.update(pause_before_run_s=s.app_pause, replications=runs[0]["default_n"])
-    f.note = ("AppTest, fresh process per repeat; first partial result of the default setting "
-              f"after pressing Run {s.app_pause:g} s after the page loaded")
+    runs = _repeats(s, clock, "app under AppTest")
+    _fill(f, runs, s, "AppTest, fresh process per repeat; first partial result of the default "
+          f"setting after pressing Run {s.app_pause:g} s after the page loaded")
+    f.detail["replications"] = runs[0]["default_n"]
 
 
 if __name__ == "__main__":
