@@ -35,7 +35,7 @@ from typing import Any
 from benchmarks.figures import Figure, Settings, median
 from benchmarks.harness import ROOT, Clock, check, run_cmd
 
-PAGE = ROOT / "simsource" / "app" / "page.py"
+PAGE = ROOT / "simsource" / "app" / "serve.py"  # the script `simsource app` serves
 CHROMIUM = Path("/usr/bin/chromium")
 CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
                  "--disable-component-update", "--disable-sync", "--no-first-run"]

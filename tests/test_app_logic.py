@@ -408,7 +408,7 @@ def test_app_command_runs_streamlit_locally_and_headless(monkeypatch: pytest.Mon
     assert res.exit_code == 0
     (argv,) = calls
     assert argv[:4] == [sys.executable, "-m", "streamlit", "run"]
-    assert argv[4].endswith(str(Path("simsource") / "app" / "page.py"))
+    assert argv[4].endswith(str(Path("simsource") / "app" / "serve.py"))
     opts = dict(zip(argv[5::2], argv[6::2], strict=True))
     assert opts["--server.address"] == "127.0.0.1"
     assert opts["--server.port"] == "8600"

@@ -12,7 +12,7 @@ import pytest
 pytest.importorskip("streamlit")
 from streamlit.testing.v1 import AppTest
 
-PAGE = Path(__file__).resolve().parents[1] / "simsource" / "app" / "page.py"
+PAGE = Path(__file__).resolve().parents[1] / "simsource" / "app" / "serve.py"  # as served
 TIMEOUT = 240
 
 

@@ -438,5 +438,5 @@ def main() -> None:
         show_exercises()
 
 
-if __name__ == "__main__":  # Streamlit runs the script as __main__; a worker pool's fork
-    main()                  # server or spawned workers import it as __mp_main__ and skip this
+if __name__ == "__main__":  # `streamlit run page.py` works too; `simsource app` serves serve.py,
+    main()                  # which worker processes can import without importing Streamlit
