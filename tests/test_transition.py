@@ -363,6 +363,7 @@ def test_separate_team_costs_money_and_shared_does_not() -> None:
     assert (kpi(SHARED, SHORT, "cost_transfer_msek_per_year", N_PAIR) == 0).all()
 
 
+@pytest.mark.slow
 def test_disruption_raises_incidents() -> None:
     calm = {"transition.disruption_incident_factor": 1.0,
             "transition.disruption_resolution_factor": 1.0}
