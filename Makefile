@@ -6,7 +6,7 @@ BIN     = $(VENV)/bin
 N      ?= 100
 JOBS   ?= 2
 
-.PHONY: run test bench app clean lint typecheck
+.PHONY: run test test-fast golden bench app clean lint typecheck lint-imports
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -28,11 +28,23 @@ run: $(VENV)/.installed-base
 	$(BIN)/simsource report results/nacka -o results/nacka/report.html
 	@echo "results: results/nacka (comparison.csv, plots/, report.html)"
 
-## make test: lint, type-check and the test suite
+## make test: lint, type-check, the import-layer contracts and every test (as CI does)
 test: $(VENV)/.installed-dev
 	$(BIN)/ruff check simsource tests benchmarks
 	$(BIN)/mypy
+	$(BIN)/lint-imports
 	$(BIN)/python -m pytest
+
+## make test-fast: every test but the slow, dask and browser ones (under a minute)
+test-fast: $(VENV)/.installed-dev
+	$(BIN)/python -m pytest -q -m "not slow and not dask and not browser"
+
+## make golden: refresh tests/golden/kpis.json after a deliberate change of the model
+golden: $(VENV)/.installed-dev
+	$(BIN)/python -m tests.golden.refresh
+
+lint-imports: $(VENV)/.installed-dev
+	$(BIN)/lint-imports
 
 lint: $(VENV)/.installed-dev
 	$(BIN)/ruff check simsource tests benchmarks

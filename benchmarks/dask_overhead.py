@@ -53,6 +53,7 @@ def _execute(backend: Any, sc: Any, seed: int, reps: Sequence[int]) -> Any:
 def measure(kind: str, sc: Any, replications: int, seed: int, jobs: int) -> dict[str, Any]:
     """One batch on a fresh backend ``kind``: start-up (incl. one warm-up replication per
     worker), batch and shut-down times in seconds, and the KPI frame."""
+    from simsource.experiment import pool
     from simsource.experiment.backend import make_backend
 
     t0 = time.perf_counter()
@@ -64,6 +65,8 @@ def measure(kind: str, sc: Any, replications: int, seed: int, jobs: int) -> dict
         t2 = time.perf_counter()
     finally:
         backend.close()
+        if kind == "local":
+            pool.shutdown()  # the warm pool outlives a backend; a command ends with it
     t3 = time.perf_counter()
     return {"startup_s": t1 - t0, "batch_s": t2 - t1, "close_s": t3 - t2, "total_s": t3 - t0,
             "frame": frame}
@@ -73,7 +76,7 @@ def run(replications: int = REPLICATIONS, sets: Sequence[str] = SETS, repeats: i
         jobs: int = JOBS, scenario: str = SCENARIO, seed: int = 1,
         progress: bool = False) -> dict[str, Any]:
     """Measure local vs Dask throughput; a dict of figures (rates in replications/s)."""
-    from simsource.experiment.runner import auto_chunk_size
+    from simsource.experiment.engine import auto_chunk_size
     from simsource.scenario import load_scenario, parse_overrides
 
     sc = load_scenario(scenario, parse_overrides(tuple(sets)))

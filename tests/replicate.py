@@ -1,59 +1,43 @@
 """Running replications of a scenario for the model tests (``test_model_*.py``).
 
-Replications run on up to two worker processes (results never depend on the number of workers)
-and are cached per session. A test module that calls :func:`replicate` imports the
-``_shutdown_pool`` fixture too, so the worker processes are shut down when the module is done.
+Replications run on the experiment engine (:func:`simsource.experiment.engine.replications`),
+on the process's warm worker pool with up to two workers, and are cached per session. A
+``model`` other than the simulator is a ``"module:function"`` with the signature of
+:func:`simsource.model.simulate_full` whose ``kpis`` are what the test wants per replication
+(e.g. counts from the event log); it must live in an importable module (``tests/`` is on the
+workers' path).
 """
 
 from __future__ import annotations
 
 import json
 import os
-from collections.abc import Callable, Iterator
-from concurrent.futures import ProcessPoolExecutor
-from functools import lru_cache
 from typing import Any
 
-import pytest
+from simsource import load_scenario
+from simsource.experiment.backend import make_backend
+from simsource.experiment.engine import Work, replications
 
-from simsource import load_scenario, simulate
-
-Job = tuple[str, str, int, int]  # scenario name, overrides as JSON, seed, replication
-
-
-@lru_cache(maxsize=64)
-def _scenario(name: str, overrides: str) -> Any:
-    return load_scenario(name, overrides=json.loads(overrides))
+_CACHE: dict[tuple[str | None, str, str, int, int], list[dict[str, float]]] = {}
 
 
-def _one(args: Job) -> dict[str, float]:
-    name, overrides, seed, rep = args
-    return simulate(_scenario(name, overrides), seed=seed, replication=rep)
-
-
-_POOL: list[ProcessPoolExecutor] = []
-_CACHE: dict[tuple[str, str, str, int, int], list[dict[str, float]]] = {}
-
-
-@pytest.fixture(scope="module", autouse=True)
-def _shutdown_pool() -> Iterator[None]:
-    yield
-    while _POOL:
-        _POOL.pop().shutdown()
+def jobs() -> int:
+    return min(2, os.cpu_count() or 1)
 
 
 def replicate(name: str, overrides: dict[str, Any] | None, n: int, seed: int,
-              fn: Callable[[Job], dict[str, float]] = _one) -> list[dict[str, float]]:
-    """``fn`` (by default the KPIs) of replications 0..n-1 (cached, run on up to two worker
-    processes); ``fn`` must be a module-level function, so worker processes can import it."""
+              model: str | None = None) -> list[dict[str, float]]:
+    """The KPIs (or ``model``'s) of replications 0..n-1 of a built-in scenario with
+    ``overrides`` (cached)."""
     key = json.dumps(overrides or {}, sort_keys=True)
-    cache_key = (f"{fn.__module__}.{fn.__qualname__}", name, key, n, seed)
+    cache_key = (model, name, key, n, seed)
     if cache_key not in _CACHE:
-        jobs = [(name, key, seed, i) for i in range(n)]
-        if (os.cpu_count() or 1) < 2:
-            _CACHE[cache_key] = [fn(j) for j in jobs]
-        else:
-            if not _POOL:
-                _POOL.append(ProcessPoolExecutor(max_workers=2))
-            _CACHE[cache_key] = list(_POOL[0].map(fn, jobs))
+        sc = load_scenario(name, overrides=json.loads(key))
+        backend = make_backend("local", jobs())
+        try:
+            [res] = replications([Work(sc, seed, range(n))], backend, model=model)
+        finally:
+            backend.close()
+        _CACHE[cache_key] = [{k: v for k, v in row.items() if k not in ("replication", "seed")}
+                             for row in res.kpi_rows]
     return _CACHE[cache_key]

@@ -113,12 +113,16 @@ def test_page_runs_in_headless_chromium(server: str) -> None:
             page.get_by_text("Changes from the baseline (1)").wait_for(timeout=30_000)
             run.click()
             metrics = page.locator("[data-testid=stMetric]")
-            metrics.first.wait_for(timeout=240_000)
+            metrics.first.wait_for(timeout=240_000)          # partial results, then the final
+            images = page.locator("[data-testid=stImage] img")
+            images.nth(3).wait_for(timeout=240_000)          # funnel, load, costs, ambition
+            page.wait_for_timeout(1500)
             text = page.locator("[data-testid=stMain]").inner_text()
             headings = [c.label for c in cards.CARDS]
             assert headings[0] in text                     # "Innovations per year"
             assert cards.Card(catalogue.get("between_chairs_per_year")).label in text
             assert "— better" in text                      # a paired CI that excludes zero
+            assert "Partial result" not in text
             assert metrics.count() == len(headings) - 1    # no transfer: no transfer card
             images = page.locator("[data-testid=stImage] img")
             images.nth(3).wait_for(timeout=30_000)           # funnel, load, costs, ambition

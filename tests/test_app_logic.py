@@ -1,5 +1,5 @@
-"""The teaching page's pure logic: controls → scenario, CRN batches, KPI cards, the story of one
-idea, figures, export and the ``simsource app`` command."""
+"""The teaching page's pure logic: controls → scenario, KPI cards, the story of one idea, figures,
+export and the ``simsource app`` command (its runs: test_app_runs.py)."""
 
 from __future__ import annotations
 
@@ -14,11 +14,11 @@ import pandas as pd
 import pytest
 from click.testing import CliRunner
 
-from simsource.app import cards, export, figures, logic, story
+from simsource.app import cards, export, figures, logic, runs, story
 from simsource.app.texts import HELP
 from simsource.cli import main
 from simsource.errors import UserError
-from simsource.model import catalogue, simulate_full
+from simsource.model import catalogue
 from simsource.scenario import load_scenario, parse_overrides, with_overrides
 from simsource.scenario.diff import Change, diff
 from simsource.scenario.schema import PARTNERSHIP_DIMENSIONS
@@ -155,43 +155,6 @@ def test_uploaded_file_may_extend_a_builtin_and_errors_name_the_upload() -> None
         "my-town.toml: coordination.staf: unknown key (did you mean 'staff'?)"]
     with pytest.raises(UserError, match="malformed TOML"):
         logic.load_uploaded(b"[[[", "x.toml")
-
-
-# ---- batches -----------------------------------------------------------------------------------
-def test_batch_is_replication_i_of_seed_s_whatever_the_workers(tiny: Any) -> None:
-    seq = logic.run_batch(tiny, seed=7, n=3, jobs=1)
-    par = logic.run_batch(tiny, seed=7, n=3, jobs=2)
-    pd.testing.assert_frame_equal(seq.kpis, par.kpis)
-    pd.testing.assert_frame_equal(seq.timeseries, par.timeseries)
-    direct = simulate_full(tiny, seed=7, replication=2).kpis
-    row = seq.kpis.loc[2]
-    for k, v in direct.items():
-        assert (math.isnan(v) and math.isnan(row[k])) or row[k] == v
-    assert list(seq.kpis.index) == [0, 1, 2]
-    assert seq.events
-    assert {e["kind"] for e in seq.events} >= {"idea"}
-    assert len(seq.timeseries) == 2 * 220 // 20               # months, mean over replications
-    seen: list[tuple[int, int]] = []
-    logic.run_batch(tiny, seed=7, n=2, jobs=1, progress=lambda d, t: seen.append((d, t)))
-    assert seen == [(1, 2), (2, 2)]
-
-
-def test_blocks_cover_every_replication_once() -> None:
-    for n in (1, 2, 7, 20, 33):
-        for jobs in (1, 2, 8):
-            blocks = logic.chunks(n, jobs)
-            assert [i for b in blocks for i in b] == list(range(n))
-            assert all(len(b) == max(2, 2 * jobs) for b in blocks[:-1])
-    assert len(logic.chunks(20, 2)) == 5
-    assert logic.chunks(10, 2)[:2] == logic.chunks(20, 2)[:2]    # cached blocks are reused
-
-
-def test_common_random_numbers_make_a_paired_comparison_tight(tiny: Any) -> None:
-    more = with_overrides(tiny, {"coordination.staff": 30})
-    a = logic.run_batch(tiny, seed=3, n=4, jobs=1)
-    b = logic.run_batch(more, seed=3, n=4, jobs=1)
-    # identical incident streams: operations costs agree replication by replication
-    assert list(a.kpis["incidents_per_year"]) == list(b.kpis["incidents_per_year"])
 
 
 # ---- KPI cards ---------------------------------------------------------------------------------
@@ -388,7 +351,7 @@ def test_pick_ideas_prefers_ideas_after_the_warmup() -> None:
 
 
 def test_story_of_a_real_replication_reads_end_to_end(tiny: Any) -> None:
-    res = logic.run_batch(tiny, seed=5, n=1, jobs=1)
+    res = runs.run_setting(tiny, seed=5, n=1, jobs=1)
     picks = story.pick_ideas(res.events, res.warmup_days)
     assert set(picks) == {"implemented", "dropped"}
     owners = {str(a): tiny.owner_of(a) for a in tiny.scenario.areas}
@@ -402,8 +365,8 @@ def test_story_of_a_real_replication_reads_end_to_end(tiny: Any) -> None:
 
 # ---- figures -----------------------------------------------------------------------------------
 def test_figures_are_the_analysis_plots_of_both_batches(tiny: Any) -> None:
-    a = logic.run_batch(tiny, seed=1, n=2, jobs=1)
-    b = logic.run_batch(with_overrides(tiny, {"coordination.staff": 30}), seed=1, n=2, jobs=1)
+    a, b = runs.run_settings([tiny, with_overrides(tiny, {"coordination.staff": 30})], seed=1,
+                             n=2, jobs=1)
     for draw in (figures.funnel_figure, figures.load_figure, figures.cost_figure,
                  figures.ambition_figure):
         fig = draw(a, b, "base", "more staff")
@@ -498,7 +461,7 @@ def test_app_command_runs_streamlit_locally_and_headless(monkeypatch: pytest.Mon
     assert res.exit_code == 0
     (argv,) = calls
     assert argv[:4] == [sys.executable, "-m", "streamlit", "run"]
-    assert argv[4].endswith(str(Path("simsource") / "app" / "page.py"))
+    assert argv[4].endswith(str(Path("simsource") / "app" / "serve.py"))
     opts = dict(zip(argv[5::2], argv[6::2], strict=True))
     assert opts["--server.address"] == "127.0.0.1"
     assert opts["--server.port"] == "8600"
@@ -508,7 +471,5 @@ def test_app_command_runs_streamlit_locally_and_headless(monkeypatch: pytest.Mon
     assert res.exit_code == 2
 
 
-def test_batch_rejects_no_replications(tiny: Any) -> None:
-    with pytest.raises(ValueError, match="at least 1"):
-        logic.run_batch(tiny, n=0)
+def test_mean_of_a_missing_kpi_is_nan() -> None:
     assert np.isnan(_result({"x": [1.0]}).mean("y"))

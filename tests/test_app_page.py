@@ -12,7 +12,7 @@ import pytest
 pytest.importorskip("streamlit")
 from streamlit.testing.v1 import AppTest
 
-PAGE = Path(__file__).resolve().parents[1] / "simsource" / "app" / "page.py"
+PAGE = Path(__file__).resolve().parents[1] / "simsource" / "app" / "serve.py"  # as served
 TIMEOUT = 240
 
 
@@ -65,6 +65,7 @@ def test_page_starts_with_every_control_explained() -> None:
     assert any("Press **Run**" in i.value for i in at.info)
 
 
+@pytest.mark.slow
 def test_more_coordinators_on_nacka_multi_10_give_more_innovations() -> None:
     at = _app()
     at.number_input(key="c_staff").set_value(24).run()
@@ -188,3 +189,15 @@ def test_exercise_scenarios_are_starting_points_with_their_worksheets() -> None:
     titles = [e.label for e in at.expander]
     assert sum(t.startswith("Exercise ") for t in titles) >= 5
     assert any(t.label == "Show the teacher's note" for t in at.toggle)
+
+
+def test_a_run_shows_its_first_result_time_and_the_cards() -> None:
+    at = _app()
+    at.number_input(key="c_n").set_value(2).run()
+    at.button(key="run").click().run()
+    assert not at.exception, at.exception
+    res = at.session_state["results"]
+    assert (res["base"].n, res["cur"].n) == (2, 2)
+    assert 0 < res["first_s"] <= res["seconds"]       # the page timed its first partial result
+    assert any(c.value.startswith("Last run: first result after ") for c in at.caption)
+    assert len(at.metric) == 8

@@ -19,9 +19,11 @@ FIELDS = {"label", "unit", "value", "target", "target_op", "target_value", "met"
           "samples", "detail", "note"}
 TARGETS = {"engine_overhead_ratio": (">=", 0.75), "parallel_efficiency": (">=", 0.85),
            "memory_ratio": ("<=", 1.3), "startup_help_s": ("<=", 0.5),
-           "store_overhead_share": ("<=", 0.05)}
+           "store_overhead_share": ("<=", 0.05), "warm_pool_speedup": (">=", 1.6),
+           "app_first_result_s": ("<=", 3.0), "app_first_result_browser_s": ("<=", 3.0)}
 
 
+@pytest.mark.slow
 def test_quick_run_writes_every_figure_with_its_target(tmp_path: Path) -> None:
     out = tmp_path / "latest.json"
     proc = subprocess.run(

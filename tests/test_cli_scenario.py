@@ -347,6 +347,7 @@ def check_refusal(result: Result) -> None:
             assert ": " in line[len("error: "):], line
 
 
+@pytest.mark.slow
 @settings(max_examples=200, deadline=None)
 @given(mutations=st.lists(
     st.tuples(dotted_key(), st.one_of(VALUES, st.just(None))), min_size=1, max_size=3))

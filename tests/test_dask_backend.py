@@ -16,10 +16,12 @@ import pytest
 
 from simsource.errors import UserError
 from simsource.experiment import dask_backend as db
-from simsource.experiment import runner as rn
+from simsource.experiment import worker as wk
 from simsource.experiment.backend import make_backend as make_named_backend
-from simsource.experiment.runner import Job, MemorySink, execute, plan_tasks, run_batch, run_task
+from simsource.experiment.engine import Work, plan_tasks
+from simsource.experiment.runner import Job, MemorySink, execute, run_batch
 from simsource.experiment.store import ResultStore
+from simsource.experiment.worker import run_task
 from simsource.scenario import Scenario, load_scenario
 
 pytest.importorskip("distributed")
@@ -29,7 +31,7 @@ SETS = {"scenario.years": 1.5}
 KILL_ENV = "SIMSOURCE_TEST_KILL_MARKER"
 KILL_AT = 5  # replication 5: the middle of chunk 4-7 with chunk_size=4
 DYING = "test_dask_backend:dying_simulate"  # importable by workers (tests/ is on sys.path)
-FAKE = "test_runner:fake_simulate"
+FAKE = "fake_models:fake_simulate"
 
 
 def dying_simulate(sc: Scenario, seed: int, replication: int) -> Any:
@@ -43,7 +45,7 @@ def dying_simulate(sc: Scenario, seed: int, replication: int) -> Any:
         else:
             os.close(fd)
             os.kill(os.getpid(), signal.SIGKILL)
-    return rn._simulate_full(sc, seed, replication)
+    return wk._simulate_full(sc, seed, replication)
 
 
 @pytest.fixture(scope="module")
@@ -93,7 +95,7 @@ def test_cli_run_on_dask_writes_the_same_files_as_local(runner: Any, local_12: P
 
 def test_each_task_is_returned_once_and_an_early_stop_cancels_the_rest(
         backend: db.DaskBackend, sc: Scenario) -> None:
-    tasks = plan_tasks([Job(MemorySink("x"), sc, 0, list(range(40)))], 1, FAKE)
+    tasks = plan_tasks([Work(sc, 0, range(40))], 1, FAKE)
     got = sorted(t.reps[0] for t, _ in backend.map_chunks(run_task, tasks))
     assert got == list(range(40))
 
@@ -151,7 +153,7 @@ def test_killing_a_busy_worker_from_outside_loses_and_doubles_nothing(
 def test_a_worker_with_other_code_is_refused(backend: db.DaskBackend, sc: Scenario,
                                              monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(backend, "fingerprint", "0123456789abcdef")  # as if the code changed
-    tasks = plan_tasks([Job(MemorySink("x"), sc, 0, [0, 1])], 2, FAKE)
+    tasks = plan_tasks([Work(sc, 0, [0, 1])], 2, FAKE)
     with pytest.raises(UserError, match="results would not be identical"):
         list(backend.map_chunks(run_task, tasks))
 

@@ -11,12 +11,12 @@ from pathlib import Path
 import pytest
 
 from simsource.analysis.plots.labels import COST_PARTS
-from simsource.analysis.stats import paired_difference
-from simsource.app import cards, logic
+from simsource.app import cards, logic, runs
 from simsource.app import exercises as ex
 from simsource.model import catalogue
 from simsource.scenario import Scenario
 from simsource.scenario.diff import diff
+from simsource.stats import paired_difference
 
 EXERCISES = ex.list_exercises()
 IDS = [e.worksheet.stem for e in EXERCISES]
@@ -122,27 +122,24 @@ def test_page_steps_of_the_worksheet_give_its_scenario_file(
 
 
 @pytest.fixture(scope="module")
-def batches() -> dict[str, logic.BatchResult]:
+def batches() -> dict[str, runs.BatchResult]:
     """Every exercise scenario run once (identical settings shared), in parallel."""
     t0 = time.perf_counter()
-    by_key: dict[str, logic.BatchResult] = {}
-    out: dict[str, logic.BatchResult] = {}
-    for e in EXERCISES:
-        for stem in e.scenarios:
-            sc = e.load(stem)
-            key = logic.setting_key(sc)
-            if key not in by_key:
-                by_key[key] = logic.run_batch(sc, ex.SEED, ex.REPLICATIONS)
-            out[stem] = by_key[key]
+    stems = {stem: e.load(stem) for e in EXERCISES for stem in e.scenarios}
+    unique = {logic.setting_key(sc): sc for sc in stems.values()}
+    results = dict(zip(unique, runs.run_settings(list(unique.values()), ex.SEED,
+                                                  ex.REPLICATIONS), strict=True))
+    out = {stem: results[logic.setting_key(sc)] for stem, sc in stems.items()}
     elapsed = time.perf_counter() - t0
-    print(f"\nexercise pack: {len(by_key)} settings x {ex.REPLICATIONS} replications "
+    print(f"\nexercise pack: {len(results)} settings x {ex.REPLICATIONS} replications "
           f"in {elapsed:.1f} s")
     return out
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("exercise", EXERCISES, ids=IDS)
 def test_teachers_expected_directions_hold(exercise: ex.Exercise,
-                                           batches: dict[str, logic.BatchResult]) -> None:
+                                           batches: dict[str, runs.BatchResult]) -> None:
     failures = []
     for claim in exercise.expectations:
         left, right = batches[claim.left], batches[claim.right]

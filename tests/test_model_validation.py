@@ -15,12 +15,13 @@ from typing import Any
 
 import numpy as np
 import pytest
-from replicate import _one, _scenario, _shutdown_pool  # noqa: F401 (autouse fixture)
+from fake_models import Record
 from replicate import replicate as run_replications
 from scipy import stats
 
 from simsource import load_scenario
 from simsource.model import simulate_full
+from simsource.scenario import Scenario
 
 REPS, SEED = 30, 2017
 CELLS = [(r, col) for r in ("supplier", "shared", "internal") for col in ("it", "business")]
@@ -28,11 +29,11 @@ CELLS = [(r, col) for r in ("supplier", "shared", "internal") for col in ("it", 
 # ---- running replications ---------------------------------------------------------------
 
 
-def _project_outcomes(args: tuple[str, str, int, int]) -> dict[str, float]:
+def project_outcomes(sc: Scenario, seed: int, rep: int) -> Record:
     """Realised project success per domain of one replication, from the event log: ideas
-    that left the project stage, and those of them that passed (whole run)."""
-    name, overrides, seed, rep = args
-    r = simulate_full(_scenario(name, overrides), seed=seed, replication=rep, trace=True)
+    that left the project stage, and those of them that passed (whole run). A model for
+    :func:`replicate` (run by the engine's workers, so it lives at module level)."""
+    r = simulate_full(sc, seed=seed, replication=rep, trace=True)
     assert r.events is not None
     domain: dict[int, str] = {}
     out = {f"{w}_{d}": 0.0 for w in ("left", "passed") for d in ("it", "business", "new_service")}
@@ -45,14 +46,14 @@ def _project_outcomes(args: tuple[str, str, int, int]) -> dict[str, float]:
             d = domain[e["id"]]
             out[f"left_{d}"] += 1
             out[f"passed_{d}"] += e["event"] == "passes project"
-    return out
+    return Record(out)
 
 
 def replicate(name: str, overrides: dict[str, Any] | None = None, n: int = REPS,
-              seed: int = SEED, fn: Any = _one) -> list[dict[str, float]]:
-    """Replications 0..n-1 (cached, on up to two worker processes), by default REPS of them
-    with seed SEED."""
-    return run_replications(name, overrides, n, seed, fn)
+              seed: int = SEED, model: str | None = None) -> list[dict[str, float]]:
+    """Replications 0..n-1 (cached, on the engine's warm pool), by default REPS of them with
+    seed SEED."""
+    return run_replications(name, overrides, n, seed, model)
 
 
 def column(runs: list[dict[str, float]], kpi: str) -> np.ndarray:
@@ -237,7 +238,7 @@ def realised_success(extra: dict[str, Any]) -> dict[tuple[str, str], np.ndarray]
     for resp in ("supplier", "shared", "internal"):
         ov = {**FACT4_BASE, **extra, "responsibility.it": resp, "responsibility.business": resp,
               "responsibility.new_service": resp}
-        runs = replicate("nacka-multi", ov, fn=_project_outcomes)
+        runs = replicate("nacka-multi", ov, model="test_model_validation:project_outcomes")
         for col in ("it", "business"):
             left, passed = column(runs, f"left_{col}"), column(runs, f"passed_{col}")
             assert left.min() >= 5, f"too few {col} projects to estimate success ({resp})"

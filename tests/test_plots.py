@@ -102,8 +102,8 @@ def test_funnel_bar_heights_are_mean_flows(compare_dir: Path) -> None:
 
 def test_distributions_one_box_per_scenario_and_ci(compare_dir: Path) -> None:
     from simsource.analysis.plots import load_analysis, render
-    from simsource.analysis.stats import mean_ci
     from simsource.model import catalogue
+    from simsource.stats import mean_ci
 
     data = load_analysis(compare_dir)
     fig = render(data, "distributions")
@@ -318,6 +318,7 @@ def test_plot_functions_draw_into_given_ax(compare_dir: Path) -> None:
 # ---------------------------------------------------------------------------------------------
 
 
+@pytest.mark.slow
 def test_cli_plot_all_kinds(compare_dir: Path, runner: Any, tmp_path: Path) -> None:
     import shutil
 

@@ -20,7 +20,7 @@ import numpy as np
 import pytest
 from results_fixtures import COMPARE
 
-from simsource.analysis.stats import mean_ci
+from simsource.stats import mean_ci
 
 pytest.importorskip("matplotlib")  # the report draws its figures with it
 
@@ -265,6 +265,7 @@ def test_sweep_report(sweep_dir: Path, tmp_path: Path) -> None:
     assert len(table) - 1 == 6  # one row per design point
 
 
+@pytest.mark.slow
 def test_cli_report(compare_dir: Path, runner: Any, tmp_path: Path) -> None:
     from simsource.cli import main
 
@@ -324,6 +325,7 @@ def test_report_renders_in_headless_chromium(compare_report: Path, tmp_path: Pat
 # ---------------------------------------------------------------------------------------------
 
 
+@pytest.mark.slow
 def test_real_compare_and_sweep_then_plot_and_report(runner: Any, tmp_path: Path) -> None:
     from simsource.cli import main
 

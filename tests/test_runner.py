@@ -4,45 +4,26 @@ from __future__ import annotations
 
 import json
 import math
-from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 import pytest
+from fake_models import Record, fake_simulate
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from simsource.errors import UserError
-from simsource.experiment import design, runner
+from simsource.experiment import design, worker
+from simsource.experiment.engine import Work, auto_chunk_size, plan_tasks
 from simsource.experiment.precision import lookahead, run_precise
 from simsource.experiment.results import load_results
-from simsource.experiment.runner import auto_chunk_size, plan_tasks, run_batch, run_chunk
+from simsource.experiment.runner import run_batch
 from simsource.experiment.sweep import run_sweep
+from simsource.experiment.worker import run_chunk
 from simsource.scenario import Scenario, load_scenario
 
-FAKE = "test_runner:fake_simulate"  # importable by worker processes (tests/ is on sys.path)
-
-
-@dataclass(frozen=True)
-class FakeResult:
-    kpis: dict[str, float]
-    timeseries: dict[str, list[float]]
-    events: list[dict[str, object]] | None = field(default=None)
-
-
-def fake_simulate(sc: Scenario, seed: int, replication: int) -> FakeResult:
-    """A stand-in for the model: N(10 + staff/10, 1) draws keyed by (seed, replication)."""
-    rng = np.random.default_rng(np.random.SeedSequence(seed, spawn_key=(replication,)))
-    mean = 10 + sc.coordination.staff / 10
-    months = 6
-    return FakeResult(
-        kpis={"innovations_per_year": float(rng.normal(mean, 1.0)),
-              "cost_total_msek_per_year": float(rng.normal(80, 0.5)),
-              "transition_finish_day": math.nan},
-        timeseries={"month": [float(m) for m in range(months)],
-                    "wip_project": [float(x) for x in rng.random(months)],
-                    "load_project": [0.5] * months})
+FAKE = "fake_models:fake_simulate"  # importable by worker processes (tests/ is on sys.path)
 
 
 @pytest.fixture(scope="module")
@@ -56,7 +37,7 @@ def sc() -> Scenario:
 def test_plan_covers_every_missing_replication_once_in_contiguous_blocks(
         reps: list[int], size: int) -> None:
     sc0 = load_scenario("nacka-single")
-    tasks = plan_tasks([runner.Job(runner.MemorySink("x"), sc0, 0, reps)], size)
+    tasks = plan_tasks([Work(sc0, 0, reps)], size)
     got = [r for t in tasks for r in t.reps]
     assert sorted(got) == sorted(reps)
     for t in tasks:
@@ -64,10 +45,13 @@ def test_plan_covers_every_missing_replication_once_in_contiguous_blocks(
         assert list(t.reps) == list(range(t.reps[0], t.reps[-1] + 1))
 
 
-def test_auto_chunk_size_balances_and_caps() -> None:
-    assert auto_chunk_size(10, 8) == 1
-    assert auto_chunk_size(100, 2) == 12
-    assert auto_chunk_size(100_000, 4) == 50
+@pytest.mark.parametrize(("total", "workers", "size"), [
+    (10, 8, 1), (100, 2, 10), (60, 2, 6), (20, 2, 2), (100_000, 4, 50), (3, 2, 1), (1, 1, 1),
+])
+def test_auto_chunk_size_balances_and_caps(total: int, workers: int, size: int) -> None:
+    assert auto_chunk_size(total, workers) == size
+    chunks = math.ceil(total / size)
+    assert chunks % workers == 0 or chunks == total  # every worker gets as many chunks
 
 
 # ---- the real model -------------------------------------------------------------------------
@@ -82,17 +66,6 @@ def test_every_row_reproduces_alone_with_simulate(sc: Scenario) -> None:
     for k, v in alone.items():
         assert row[k] == v or (math.isnan(v) and math.isnan(row[k])), k
     assert len(ts_rows[0]["month"]) == sc.scenario.years * 11
-
-
-def test_same_numbers_for_any_jobs_and_with_or_without_a_folder(tmp_path: Path,
-                                                                sc: Scenario) -> None:
-    one = run_batch(sc, 6, seed=5, jobs=1, out=tmp_path / "a", chunk_size=6)
-    two = run_batch(sc, 6, seed=5, jobs=2, out=tmp_path / "b", chunk_size=1)
-    mem = run_batch(sc, 6, seed=5, jobs=1)
-    pd.testing.assert_frame_equal(one, two)
-    pd.testing.assert_frame_equal(one, mem)
-    for f in ("replications.parquet", "timeseries.parquet"):
-        assert (tmp_path / "a" / f).read_bytes() == (tmp_path / "b" / f).read_bytes(), f
 
 
 # ---- fake model: extension, errors ----------------------------------------------------------
@@ -112,29 +85,32 @@ def test_extending_n_keeps_existing_chunks(tmp_path: Path, sc: Scenario) -> None
 
 def test_an_error_in_a_worker_keeps_completed_chunks(tmp_path: Path, sc: Scenario,
                                                      monkeypatch: pytest.MonkeyPatch) -> None:
-    def failing(sc_: Scenario, seed: int, replication: int) -> FakeResult:
+    def failing(sc_: Scenario, seed: int, replication: int) -> Record:
         if replication == 6:
             raise RuntimeError("model bug")
         return fake_simulate(sc_, seed, replication)
 
-    monkeypatch.setattr(runner, "_simulate_full", failing)
+    monkeypatch.setattr(worker, "_simulate_full", failing)
     with pytest.raises(RuntimeError, match="model bug"):
         run_batch(sc, 10, jobs=1, out=tmp_path / "r", chunk_size=3)
     manifest = json.loads((tmp_path / "r" / "manifest.json").read_text())
     assert manifest["replications"] == 6
     assert manifest["finished"] is None
-    monkeypatch.setattr(runner, "_simulate_full", fake_simulate)
+    monkeypatch.setattr(worker, "_simulate_full", fake_simulate)
     df = run_batch(sc, 10, jobs=1, out=tmp_path / "r")
     assert df["replication"].tolist() == list(range(10))
 
 
-def test_bad_arguments_are_user_errors(sc: Scenario) -> None:
-    with pytest.raises(UserError, match="at least 1"):
-        run_batch(sc, 0)
-    with pytest.raises(UserError, match="unknown backend 'cloud'"):
-        run_batch(sc, 2, backend="cloud")
-    with pytest.raises(UserError, match="-j/--jobs"):
-        run_batch(sc, 2, jobs=0)
+@pytest.mark.parametrize(("kwargs", "message"), [
+    ({"replications": 0}, "-n/--replications: must be at least 1"),
+    ({"backend": "cloud"}, "unknown backend 'cloud'"),
+    ({"jobs": 0}, "-j/--jobs: must be at least 1"),
+])
+def test_bad_arguments_are_user_errors(sc: Scenario, kwargs: dict[str, object],
+                                       message: str) -> None:
+    args: dict[str, object] = {"replications": 2, **kwargs}
+    with pytest.raises(UserError, match=message):
+        run_batch(sc, **args)  # type: ignore[arg-type]
 
 
 # ---- designs --------------------------------------------------------------------------------

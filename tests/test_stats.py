@@ -1,4 +1,4 @@
-"""Tests for simsource.analysis.stats (output analysis)."""
+"""Tests for simsource.stats (output analysis)."""
 
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from scipy import stats as sps
 
-from simsource.analysis.stats import (
+from simsource.stats import (
     COMPARE_COLUMNS,
     N_MAX,
     SUMMARY_COLUMNS,

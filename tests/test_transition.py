@@ -273,12 +273,14 @@ N_MONO = 40
 MET = "transition_deadline_met"
 
 
+@pytest.mark.slow
 def test_deadline_probability_falls_as_systems_rise() -> None:
     p = [kpi(SEPARATE, {**SHORT, "transition.systems": n}, MET, N_MONO).mean()
          for n in (80, 110, 140)]
     assert p[0] > p[1] > p[2], p
 
 
+@pytest.mark.slow
 def test_deadline_probability_falls_as_underestimation_rises() -> None:
     p = [kpi(SEPARATE, {**SHORT, "transition.underestimation_mean": m}, MET, N_MONO).mean()
          for m in (0.0, 0.24, 0.6)]
@@ -291,6 +293,7 @@ N_PAIR = 100
 N_SURGE = 30
 
 
+@pytest.mark.slow
 def test_separate_teams_meet_the_deadline_more_often() -> None:
     """Paired over 100 replications: P(met) shared vs separate, and a McNemar-style check on
     the discordant pairs (only-separate met vs only-shared met)."""
@@ -304,12 +307,14 @@ def test_separate_teams_meet_the_deadline_more_often() -> None:
     assert only_sep - only_shared > 2 * math.sqrt(only_sep + only_shared)
 
 
+@pytest.mark.slow
 def test_early_mapping_meets_the_deadline_more_often() -> None:
     base = kpi(SHARED, SHORT, MET, N_MONO)
     early = kpi(EARLY, SHORT, MET, N_MONO)
     assert early.mean() > base.mean()
 
 
+@pytest.mark.slow
 def test_surge_capacity_finishes_earlier_on_average() -> None:
     finish = "transition_finish_day"
     f_base = kpi(SHARED, LONG, finish, N_SURGE)
@@ -323,6 +328,7 @@ def test_surge_capacity_finishes_earlier_on_average() -> None:
     assert cost == pytest.approx(4 * 1.6 * (f_surge - 30.0) / 220.0)
 
 
+@pytest.mark.slow
 def test_deferral_makes_meeting_the_deadline_at_least_as_likely() -> None:
     defer = {"transition.critical_share": 0.5, "transition.defer_noncritical": True}
     base = kpi(SHARED, SHORT, MET, N_MONO)
@@ -341,6 +347,7 @@ def test_deferred_systems_start_after_every_critical_system_moved() -> None:
     assert k["transition_finish_day"] > sc.transition.deadline_days   # the rest moves later
 
 
+@pytest.mark.slow
 def test_separate_team_costs_money_and_shared_does_not() -> None:
     """Separate: team size × 1.0 MSEK/year for as long as the transfer lasts (to the horizon
     when it has not finished); shared: nothing."""
@@ -356,6 +363,7 @@ def test_separate_team_costs_money_and_shared_does_not() -> None:
     assert (kpi(SHARED, SHORT, "cost_transfer_msek_per_year", N_PAIR) == 0).all()
 
 
+@pytest.mark.slow
 def test_disruption_raises_incidents() -> None:
     calm = {"transition.disruption_incident_factor": 1.0,
             "transition.disruption_resolution_factor": 1.0}

@@ -27,8 +27,8 @@ from simsource.analysis.plots.sweep import (
     truthy,
     varies,
 )
-from simsource.analysis.stats import compare_table, mean_ci, paired_difference
 from simsource.model import catalogue
+from simsource.stats import compare_table, mean_ci, paired_difference
 
 Direction = Literal["up", "down", "unclear"]
 Verdict = Literal["better", "worse", "neither", "unclear"]

@@ -10,7 +10,9 @@ level *passes* when the share of replications meeting the target is at least ``c
 The search assumes the share grows with staffing (more coordinators never hurt the target): it
 gallops up from ``min_staff`` (``min+1, min+3, min+7, …``, each step twice the last) until a level
 passes, then bisects between the last failing and the first passing level — about
-``2·log2(answer)`` levels instead of one per staffing level. Each level runs once (cached).
+``2·log2(answer)`` levels instead of one per staffing level. Each level runs once (cached), on
+the experiment engine (:class:`simsource.experiment.engine.Evaluator`); this module only decides
+which levels to run and what they show.
 """
 
 from __future__ import annotations
@@ -24,9 +26,10 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from simsource import formatting
-from simsource.analysis.stats import wilson
 from simsource.errors import UserError
+from simsource.experiment.engine import Evaluator, kpi_names
 from simsource.model import catalogue
+from simsource.stats import mean_ci, wilson
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -179,8 +182,6 @@ def level_scenario(sc: Scenario, staff: int) -> Scenario:
 
 def summarise_level(staff: int, df: pd.DataFrame, target: Target, confidence: float,
                     strict: bool, order: int) -> Level:
-    from simsource.analysis.stats import mean_ci
-
     met = target.met(df[target.kpi].to_numpy(dtype=float))
     n, k = int(met.size), int(met.sum())
     share = k / n if n else math.nan
@@ -201,8 +202,6 @@ def find_staffing(sc: Scenario, target: Target | str, *, confidence: float = 0.9
                   backend: str | Backend = "local") -> StaffingResult:
     """The smallest ``coordination.staff`` in ``min_staff..max_staff`` meeting ``target`` in at
     least ``confidence`` of the replications (see the module docstring)."""
-    from simsource.analysis.sensitivity import BatchRunner, kpi_names
-
     if not 0.0 < confidence <= 1.0:
         raise UserError(f"--confidence: must be in (0, 1], got {confidence}")
     if min_staff < 0:
@@ -233,8 +232,8 @@ def find_staffing(sc: Scenario, target: Target | str, *, confidence: float = 0.9
         result.answer = search_smallest(passes, min_staff, max_staff)
 
     if evaluate is None:
-        with BatchRunner(jobs, progress=progress, desc=f"staff {sc.name}",
-                         backend=backend) as runner:
+        with Evaluator(jobs, progress=progress, desc=f"staff {sc.name}",
+                       backend=backend) as runner:
             run(runner)
     else:
         run(evaluate)

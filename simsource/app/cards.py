@@ -17,9 +17,9 @@ import pandas as pd
 
 from simsource import formatting
 from simsource.analysis.plots.labels import axis_label, title
-from simsource.analysis.stats import mean_ci, paired_difference
 from simsource.model import catalogue
 from simsource.model.catalogue import Kpi
+from simsource.stats import mean_ci, paired_difference
 
 _SIGN = {"higher": +1, "lower": -1, "none": 0}
 

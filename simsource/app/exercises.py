@@ -25,9 +25,9 @@ import re
 from dataclasses import dataclass
 from pathlib import Path
 
-from simsource.analysis.stats import Difference
 from simsource.scenario import Scenario, load_scenario
 from simsource.scenario.loader import scenarios_dir
+from simsource.stats import Difference
 
 SEED = 2017
 REPLICATIONS = 20

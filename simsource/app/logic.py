@@ -6,9 +6,9 @@ Nothing here imports Streamlit, so every function is testable on its own. The pa
 * :class:`Controls` holds what the teacher set; :func:`controls_for` gives the neutral controls
   of a scenario (nothing changed but the demo length); :func:`build` turns base scenario +
   controls into a validated :class:`Scenario` plus the dotted-key overrides that reproduce it.
-* :func:`run_batch` runs replications ``0..n-1`` with one root seed, in a process pool, exactly
-  as ``simsource run FILE -n N --seed S`` does, so two settings run with the same seed share
-  their random numbers (common random numbers) and a paired difference is fair.
+* Settings run on the experiment engine through :mod:`simsource.app.runs` (replication ``i``
+  with root seed ``S`` exactly as ``simsource run FILE -n N --seed S``: common random numbers,
+  so a paired difference is fair).
 
 KPI cards are in :mod:`simsource.app.cards`, the scenario file and commands to reproduce a
 setting in :mod:`simsource.app.export`, and the diff between two settings is
@@ -17,21 +17,12 @@ setting in :mod:`simsource.app.export`, and the diff between two settings is
 
 from __future__ import annotations
 
-import atexit
 import functools
-import math
-import multiprocessing
-import os
 import tempfile
-import time
-from collections.abc import Callable, Iterable, Sequence
-from concurrent.futures import Future, ProcessPoolExecutor, as_completed
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
-
-import numpy as np
-import pandas as pd
 
 from simsource import formatting
 from simsource.scenario import Scenario, ScenarioError, load_scenario
@@ -263,138 +254,3 @@ def label_for(sc: Scenario, changes: Sequence[Change]) -> str:
     return f"{sc.name}: {', '.join(parts)}{more}"
 
 
-# ---- running batches ---------------------------------------------------------------------------
-@dataclass(frozen=True)
-class BatchResult:
-    """``n`` replications of one setting with root seed ``seed``."""
-
-    seed: int
-    n: int
-    kpis: pd.DataFrame          # one row per replication (index = replication)
-    timeseries: pd.DataFrame    # mean over replications, one row per month
-    events: list[dict[str, Any]]  # event log of replication 0
-    seconds: float
-    warmup_days: float
-    horizon_days: float
-
-    def mean(self, kpi: str) -> float:
-        if kpi not in self.kpis:
-            return math.nan
-        col = self.kpis[kpi].to_numpy(dtype=np.float64)
-        col = col[~np.isnan(col)]
-        return float(col.mean()) if col.size else math.nan
-
-
-@functools.lru_cache(maxsize=16)
-def _scenario(scenario_json: str) -> Scenario:
-    return Scenario.model_validate_json(scenario_json)
-
-
-def simulate_one(scenario_json: str, seed: int, replication: int, trace: bool = False
-                 ) -> tuple[int, dict[str, float], dict[str, list[float]],
-                            list[dict[str, Any]] | None]:
-    """One replication (top-level, so worker processes can run it)."""
-    from simsource.model import simulate_full
-
-    res = simulate_full(_scenario(scenario_json), seed=seed, replication=replication,
-                        trace=trace)
-    return replication, dict(res.kpis), dict(res.timeseries), res.events
-
-
-_POOL: ProcessPoolExecutor | None = None
-_POOL_JOBS = 0
-
-
-def default_jobs() -> int:
-    """Worker processes: ``SIMSOURCE_APP_JOBS`` or the number of cores (at most 8)."""
-    env = os.environ.get("SIMSOURCE_APP_JOBS", "").strip()
-    if env.isdigit() and int(env) > 0:
-        return int(env)
-    return max(1, min(8, os.cpu_count() or 1))
-
-
-def _pool(jobs: int) -> ProcessPoolExecutor:
-    """A long-lived pool (spawned workers: safe in the multi-threaded web server)."""
-    global _POOL, _POOL_JOBS
-    if _POOL is None or jobs != _POOL_JOBS:
-        shutdown_pool()
-        _POOL = ProcessPoolExecutor(max_workers=jobs,
-                                    mp_context=multiprocessing.get_context("spawn"))
-        _POOL_JOBS = jobs
-    return _POOL
-
-
-def shutdown_pool() -> None:
-    global _POOL, _POOL_JOBS
-    if _POOL is not None:
-        _POOL.shutdown(wait=True, cancel_futures=True)
-    _POOL, _POOL_JOBS = None, 0
-
-
-atexit.register(shutdown_pool)
-
-Progress = Callable[[int, int], None]
-RepOut = tuple[int, dict[str, float], dict[str, list[float]], list[dict[str, Any]] | None]
-
-
-def run_reps(scenario_json: str, seed: int, reps: Iterable[int], *, jobs: int | None = None,
-             progress: Progress | None = None) -> list[RepOut]:
-    """Replications ``reps`` of a scenario (as JSON), sorted by replication; replication 0 is
-    traced. Runs in the process pool unless ``jobs`` is 1."""
-    reps = list(reps)
-    jobs = default_jobs() if jobs is None else max(1, jobs)
-    outs: list[RepOut] = []
-
-    def collect(out: RepOut) -> None:
-        outs.append(out)
-        if progress is not None:
-            progress(len(outs), len(reps))
-
-    if jobs == 1 or len(reps) == 1:
-        for i in reps:
-            collect(simulate_one(scenario_json, seed, i, i == 0))
-    else:
-        pool = _pool(jobs)
-        futures: list[Future[Any]] = [pool.submit(simulate_one, scenario_json, seed, i, i == 0)
-                                      for i in reps]
-        try:
-            for fut in as_completed(futures):
-                collect(fut.result())
-        finally:
-            for fut in futures:
-                fut.cancel()
-    return sorted(outs, key=lambda o: o[0])
-
-
-def chunks(n: int, jobs: int | None = None) -> list[range]:
-    """Replications ``0..n-1`` in blocks of ``2 × jobs`` (every worker busy; progress between
-    blocks). Blocks do not depend on ``n``, so a larger ``n`` reuses the cached blocks."""
-    jobs = default_jobs() if jobs is None else max(1, jobs)
-    size = max(2, 2 * jobs)
-    return [range(i, min(n, i + size)) for i in range(0, n, size)]
-
-
-def assemble(sc: Scenario, seed: int, outs: list[RepOut], seconds: float = 0.0) -> BatchResult:
-    """One :class:`BatchResult` from replication outputs (any order)."""
-    outs = sorted(outs, key=lambda o: o[0])
-    order = [o[0] for o in outs]
-    kpis = pd.DataFrame([o[1] for o in outs], index=pd.Index(order, name="replication"))
-    ts_all = pd.concat([pd.DataFrame(o[2]) for o in outs])
-    ts = ts_all.groupby("month", sort=True).mean().reset_index()
-    events = [e for o in outs if o[3] is not None for e in o[3]]
-    return BatchResult(seed=seed, n=len(outs), kpis=kpis, timeseries=ts, events=events,
-                       seconds=seconds, warmup_days=sc.warmup_days, horizon_days=sc.horizon_days)
-
-
-def run_batch(sc: Scenario, seed: int = DEFAULT_SEED, n: int = DEFAULT_REPLICATIONS, *,
-              jobs: int | None = None, progress: Progress | None = None) -> BatchResult:
-    """Replications ``0..n-1`` of ``sc`` with root ``seed`` (replication 0 traced).
-
-    Replication ``i`` is ``simulate_full(sc, seed, i)`` — the same numbers as
-    ``simsource run FILE -n N --seed S`` — whatever ``jobs`` is.
-    """
-    if n < 1:
-        raise ValueError(f"replications must be at least 1, got {n}")
-    t0 = time.perf_counter()
-    outs = run_reps(sc.model_dump_json(), seed, range(n), jobs=jobs, progress=progress)
-    return assemble(sc, seed, outs, time.perf_counter() - t0)

@@ -1,8 +1,10 @@
 """The teaching web page (Streamlit script): change one lever, run, compare with a baseline.
 
 Start it with ``simsource app`` (or ``make app``); it binds to 127.0.0.1 and needs nothing from
-the internet. All logic lives in :mod:`simsource.app.logic` (scenario from controls, CRN
-batches), :mod:`simsource.app.cards` (KPI cards, overload warning), :mod:`simsource.app.export`,
+the internet. All logic lives in :mod:`simsource.app.logic` (scenario from controls),
+:mod:`simsource.app.runs` (CRN batches on the experiment engine's warm pool, partial results
+as replications finish), :mod:`simsource.app.cards` (KPI cards, overload warning),
+:mod:`simsource.app.export`,
 :mod:`simsource.app.story` (one idea's story), :mod:`simsource.app.figures` and
 :mod:`simsource.app.exercises`; this script lays out the sidebar and the page, and
 :mod:`simsource.app.views` the result tabs.
@@ -17,7 +19,7 @@ from typing import Any
 import streamlit as st
 
 from simsource import formatting
-from simsource.app import cards, logic, views
+from simsource.app import cards, logic, runs, views
 from simsource.app.texts import HELP
 from simsource.errors import UserError
 from simsource.scenario import Scenario
@@ -25,6 +27,7 @@ from simsource.scenario.diff import diff
 from simsource.scenario.schema import DOMAINS, PARTNERSHIP_DIMENSIONS, RESPONSIBILITIES
 
 UPLOAD = "upload a scenario file…"
+LIVE_EVERY_S = 0.4  # while a run is under way, redraw the partial cards at most this often
 DIM_LABELS = {"colocation": "Co-location", "mandate": "Mandate", "information": "Information",
               "autonomy": "Autonomy", "intensity": "Intensity"}
 DOMAIN_LABELS = {"it": "IT as a tool", "business": "Business development",
@@ -41,24 +44,6 @@ def load_start(ref: str) -> Scenario:
 @st.cache_data(show_spinner=False, max_entries=8)
 def load_upload(content: bytes, filename: str) -> Scenario:
     return logic.load_uploaded(content, filename)
-
-
-@st.cache_data(show_spinner=False, max_entries=1000)
-def rep_block(setting: str, seed: int, start: int, stop: int) -> list[logic.RepOut]:
-    """Replications ``start..stop-1`` of a setting, cached: a repeated run is instant."""
-    return logic.run_reps(setting, seed, range(start, stop))
-
-
-def batch(setting: str, seed: int, n: int, report: logic.Progress) -> logic.BatchResult:
-    """A setting's batch, block by block (cached per setting, seed and block), reporting
-    progress between blocks (outside the cached function, so nothing is replayed)."""
-    t0 = time.perf_counter()
-    outs: list[logic.RepOut] = []
-    for block in logic.chunks(n):
-        outs += rep_block(setting, seed, block.start, block.stop)
-        report(len(outs), n)
-    sc = Scenario.model_validate_json(setting)
-    return logic.assemble(sc, seed, outs, time.perf_counter() - t0)
 
 
 # ---- controls ----------------------------------------------------------------------------------
@@ -216,9 +201,49 @@ def choose_base() -> tuple[Scenario, str | None, str]:
     return sc, None, f"upload:{up.name}:{hashlib.sha256(content).hexdigest()[:12]}"
 
 
+# ---- running -----------------------------------------------------------------------------------
+def run_live(run_key: tuple[str, str, int, int], current: Scenario, base_label: str,
+             cur_label: str) -> None:
+    """Run baseline and current setting (identical settings once, cached replications reused),
+    showing the cards as replications finish; keep the final results in the session."""
+    seed, n = run_key[2], run_key[3]
+    bar = st.progress(0.0, text="Starting …")
+    live = st.empty()
+    t0 = time.perf_counter()
+    first: list[float] = []
+    shown = [0.0]
+
+    def update(p: runs.Partial) -> None:
+        bar.progress(p.done / p.total if p.total else 1.0,
+                     text=f"{p.done}/{p.total} replications to run")
+        now = time.perf_counter()
+        if first and (now - shown[0] < LIVE_EVERY_S or p.done == p.total):
+            return  # the cards were redrawn a moment ago, or the final ones follow
+        b, c = p.results()
+        if b is None or c is None:
+            return  # nothing to compare yet
+        if not first:
+            first.append(now - t0)
+        shown[0] = now
+        with live.container():
+            st.caption(f"Partial result: {min(b.n, c.n)} of {n} replications so far …")
+            views.show_cards(b, c)
+
+    b, c = runs.run_settings([Scenario.model_validate_json(run_key[0]),
+                              Scenario.model_validate_json(run_key[1])], seed, n,
+                             on_update=update)
+    seconds = time.perf_counter() - t0
+    bar.empty()
+    live.empty()
+    ss.results = {"key": run_key, "base": b, "cur": c, "base_label": base_label,
+                  "cur_label": cur_label, "cur_json": current.model_dump_json(),
+                  "first_s": first[0] if first else seconds, "seconds": seconds}
+
+
 # ---- the page ----------------------------------------------------------------------------------
 def main() -> None:
     st.set_page_config(page_title="simsource — what if?", layout="wide")
+    runs.warm_up()  # the worker pool starts now, while the teacher looks at the page
     ss.setdefault("c_n", logic.DEFAULT_REPLICATIONS)
     ss.setdefault("c_seed", logic.DEFAULT_SEED)
     st.sidebar.title("What if …?")
@@ -276,31 +301,24 @@ def main() -> None:
             st.write("None — change a control in the sidebar.")
 
     run_key = (logic.setting_key(base_sc), logic.setting_key(current), seed, n)
-    if st.button("Run", type="primary", key="run"):
-        bar = st.progress(0.0, text="Starting …")
-        total = 2 * n
-
-        def step(offset: int, what: str) -> logic.Progress:
-            def report(done: int, _n: int) -> None:
-                bar.progress((offset + done) / total, text=f"{what}: {done}/{n} replications")
-            return report
-
-        b = batch(run_key[0], seed, n, step(0, "Baseline"))
-        c = batch(run_key[1], seed, n, step(n, "Current setting"))
-        bar.empty()
-        ss.results = {"key": run_key, "base": b, "cur": c, "base_label": base_label,
-                      "cur_label": cur_label, "cur_json": current.model_dump_json()}
+    clicked = st.button("Run", type="primary", key="run")
     res = ss.get("results")
     tabs = st.tabs(["Results", "What happened to one idea", "Export", "Exercise pack"])
     with tabs[0]:
+        if clicked:
+            run_live(run_key, current, base_label, cur_label)
+            res = ss.get("results")
         if res is None:
             st.info("Press **Run** to simulate the baseline and the current setting.")
         else:
             if res["key"] != run_key:
                 st.warning("The controls changed since the last run — press **Run** to update.")
             b, c = res["base"], res["cur"]
-            st.caption(f"Last run took {b.seconds:.1f} s for the baseline and {c.seconds:.1f} s "
-                       "for the current setting (settings already run come from the cache).")
+            first = res.get("first_s")
+            shown = f"first result after {first:.1f} s, " if first is not None else ""
+            st.caption(f"Last run: {shown}all {c.n} replications of both settings after "
+                       f"{res['seconds']:.1f} s (replications already run come from the "
+                       "cache).")
             for line in cards.overload_warnings({f"The baseline ({res['base_label']})": b,
                                                  f"The current setting ({res['cur_label']})": c}):
                 st.warning(line, icon="⚠️")
@@ -318,5 +336,5 @@ def main() -> None:
         views.show_exercises()
 
 
-if __name__ == "__main__":  # Streamlit runs the script as __main__; worker processes
-    main()                  # spawned by the batch pool import it as __mp_main__ and skip this
+if __name__ == "__main__":  # `streamlit run page.py` works too; `simsource app` serves serve.py,
+    main()                  # which worker processes can import without importing Streamlit

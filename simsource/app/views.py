@@ -7,12 +7,12 @@ from typing import Literal
 
 import streamlit as st
 
-from simsource.app import cards, exercises, export, figures, logic, story
+from simsource.app import cards, exercises, export, figures, logic, runs, story
 from simsource.formatting import MINUS
 from simsource.scenario import Scenario
 
 
-def show_cards(base: logic.BatchResult, cur: logic.BatchResult) -> None:
+def show_cards(base: runs.BatchResult, cur: runs.BatchResult) -> None:
     values = cards.kpi_cards(base, cur)
     for row in range(0, len(values), 4):
         cols = st.columns(4)
@@ -50,7 +50,7 @@ CHARTS = (
 )
 
 
-def show_charts(base: logic.BatchResult, cur: logic.BatchResult, bl: str, cl: str) -> None:
+def show_charts(base: runs.BatchResult, cur: runs.BatchResult, bl: str, cl: str) -> None:
     columns = st.columns(2)
     for i, (draw, text) in enumerate(CHARTS):
         with columns[i % 2]:
@@ -58,7 +58,7 @@ def show_charts(base: logic.BatchResult, cur: logic.BatchResult, bl: str, cl: st
             st.caption(text)
 
 
-def show_story(cur: logic.BatchResult, base: logic.BatchResult, sc: Scenario) -> None:
+def show_story(cur: runs.BatchResult, base: runs.BatchResult, sc: Scenario) -> None:
     owners: dict[str, str] = {str(a): sc.owner_of(a) for a in sc.scenario.areas}
     picks = story.pick_ideas(cur.events, cur.warmup_days)
     st.markdown("One replication of the **current setting**, told from its event log. Days are "

@@ -16,8 +16,9 @@ INSTALL_HINT = "streamlit is not installed: pip install 'simsource[app]'"
 
 
 def page_path() -> Path:
-    """The Streamlit script of the page (``simsource/app/page.py``)."""
-    return Path(__file__).resolve().parents[1] / "app" / "page.py"
+    """The Streamlit script of the page (``simsource/app/serve.py``, which runs
+    :mod:`simsource.app.page`)."""
+    return Path(__file__).resolve().parents[1] / "app" / "serve.py"
 
 
 def streamlit_command(host: str, port: int) -> list[str]:

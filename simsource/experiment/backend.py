@@ -1,4 +1,4 @@
-"""Where chunks of replications run: in this process, on local worker processes, or elsewhere.
+"""Where chunks of replications run: in this process, on the warm local pool, or elsewhere.
 
 A backend maps one top-level, picklable function over tasks and yields ``(task, result)`` as
 tasks complete, in any order; the caller stores each result at once, so completion order never
@@ -12,14 +12,13 @@ from __future__ import annotations
 
 import contextlib
 import importlib
-import multiprocessing
 import os
-import signal
 from collections.abc import Callable, Iterator, Sequence
-from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
+from concurrent.futures import FIRST_COMPLETED, Future, wait
 from typing import Protocol, TypeVar
 
 from simsource.errors import UserError
+from simsource.experiment import pool
 
 T = TypeVar("T")
 R = TypeVar("R")
@@ -64,78 +63,58 @@ class SerialBackend:
         pass
 
 
-def _worker_init() -> None:
-    # Ctrl-C is the parent's business: it stops the pool and keeps what is written.
-    signal.signal(signal.SIGINT, signal.SIG_IGN)
-
-
 class LocalBackend:
-    """A pool of worker processes on this machine.
+    """Worker processes on this machine: the process's warm pool
+    (:mod:`simsource.experiment.pool`), at most ``jobs`` of them busy for this backend.
 
-    Workers come from a fork server (start-up cost paid once, no fork of a threaded parent);
-    at most ``2 × jobs`` tasks are in flight, so pending results never pile up in memory.
+    Closing the backend leaves the pool running for the next batch (it is shut down at exit);
+    on an error or Ctrl-C the pool is killed at once, so its workers stop with the batch.
     """
 
     name = "local"
 
     def __init__(self, jobs: int) -> None:
         self.jobs = jobs
-        self._pool: ProcessPoolExecutor | None = None
-
-    def _executor(self, n_tasks: int) -> ProcessPoolExecutor:
-        if self._pool is None:
-            method = "forkserver" if "forkserver" in multiprocessing.get_all_start_methods() \
-                else "spawn"
-            ctx = multiprocessing.get_context(method)
-            if method == "forkserver":
-                ctx.set_forkserver_preload(["simsource.experiment.runner", "simsource.model"])
-            self._pool = ProcessPoolExecutor(max_workers=max(1, min(self.jobs, n_tasks)),
-                                             mp_context=ctx, initializer=_worker_init)
-        return self._pool
 
     def map_chunks(self, fn: Callable[[T], R], tasks: Sequence[T]) -> Iterator[tuple[T, R]]:
         if not tasks:
             return
-        pool = self._executor(len(tasks))
+        the_pool = pool.get_pool(self.jobs)
+        window = the_pool.window(min(self.jobs, len(tasks)))
         todo = iter(tasks)
         running: dict[Future[R], T] = {}
         try:
             while True:
-                while len(running) < 2 * self.jobs:
+                while len(running) < window:
                     task = next(todo, None)
                     if task is None:
                         break
-                    running[pool.submit(fn, task)] = task
+                    running[the_pool.submit(fn, task)] = task
                 if not running:
                     return
                 finished, _ = wait(running, return_when=FIRST_COMPLETED)
                 for fut in finished:
                     yield running.pop(fut), fut.result()
         except BaseException:
-            self._abort()
+            pool.abort(the_pool)
             raise
 
-    def _abort(self) -> None:
-        """Stop at once: cancel queued tasks and end the workers (their chunks are not needed)."""
-        pool, self._pool = self._pool, None
-        if pool is None:
-            return
-        procs = list(getattr(pool, "_processes", {}).values())  # no public API for this
-        pool.shutdown(wait=False, cancel_futures=True)
-        for proc in procs:
-            if proc.is_alive():
-                proc.terminate()
-        for proc in procs:
-            proc.join(timeout=5)
+    def warm_up(self) -> None:
+        """Start the workers now, in the background (the first batch then finds them ready)."""
+        pool.warm_up(self.jobs)
 
     def close(self) -> None:
-        if self._pool is not None:
-            self._pool.shutdown(wait=True)
-            self._pool = None
+        pass
 
 
 def make_local(jobs: int) -> Backend:
-    return SerialBackend() if jobs <= 1 else LocalBackend(jobs)
+    """``-j 1``: this process; more: the warm pool, whose workers start now in the background
+    (while the caller opens its results folder)."""
+    if jobs <= 1:
+        return SerialBackend()
+    backend = LocalBackend(jobs)
+    backend.warm_up()
+    return backend
 
 
 def make_backend(name: str, jobs: int | None, scheduler: str | None = None) -> Backend:

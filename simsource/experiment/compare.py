@@ -116,9 +116,9 @@ def _run(out: Path, own: Ownership, names: list[str], to_run: list[tuple[Scenari
          seed: int, jobs: int | None, progress: bool, overwrite: bool,
          backend: str | Backend, command: str | None, model: str | None,
          warn: Callable[[str], None] | None) -> pd.DataFrame:
-    from simsource.analysis.stats import compare_table
     from simsource.experiment.backend import using_backend
     from simsource.experiment.runner import run_stores
+    from simsource.stats import compare_table
 
     if to_run:
         with using_backend(backend, jobs) as be:

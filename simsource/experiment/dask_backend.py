@@ -6,7 +6,7 @@
 >>> be.close()                                                                  # doctest: +SKIP
 
 A chunk is one Dask task: the worker runs the same top-level function as the local backend
-(:func:`simsource.experiment.runner.run_task`) on a :class:`~simsource.experiment.runner.ChunkTask`,
+(:func:`simsource.experiment.worker.run_task`) on a :class:`~simsource.experiment.worker.ChunkTask`,
 which carries the scenario as JSON and the seed, so no shared filesystem is needed and each
 replication's numbers depend only on (scenario, seed, replication). Results come back to this
 process, which alone writes the results folder.
@@ -61,7 +61,7 @@ IN_FLIGHT_PER_THREAD = 4
 #: seconds between asking the scheduler how many threads it has (clusters may scale)
 RESIZE_EVERY = 5.0
 #: the parts of simsource that decide a replication's numbers (relative to the package)
-NUMBER_CODE = ("model", "scenario", "experiment/runner.py")
+NUMBER_CODE = ("model", "scenario", "experiment/worker.py")
 
 
 def _distributed() -> Any:

@@ -1,4 +1,5 @@
-"""Experimental designs for ``simsource sweep``: full factorial grids and Latin hypercubes.
+"""Experimental designs: full factorial grids and Latin hypercubes (``simsource sweep``), SALib
+samples (``simsource sensitivity``), and the scenario of each design point.
 
 ``--vary KEY=VALUES`` takes a comma list of TOML literals (``partnership.preset=light,heavy``),
 a range ``start:stop:step`` that includes ``stop`` when it lies on the grid
@@ -22,6 +23,9 @@ from simsource.errors import UserError
 from simsource.experiment.limits import check_points
 
 if TYPE_CHECKING:
+    import numpy as np
+
+    from simsource.experiment.params import Param
     from simsource.scenario import Scenario
 
 _NUMBER = r"[-+]?(?:\d+\.?\d*|\.\d+)(?:[eE][-+]?\d+)?"
@@ -151,3 +155,55 @@ def expand(vary: Sequence[str], sc: Scenario, lhs: int | None = None, seed: int 
     if lhs is not None:
         return latin_hypercube(varies, lhs, seed, sc)
     return factorial(varies, sc)
+
+
+# ---- SALib samples (Morris trajectories, Saltelli/Sobol) --------------------------------------
+def salib_problem(params: Sequence[Param]) -> dict[str, Any]:
+    """The SALib problem dictionary of ``params`` (names and bounds)."""
+    return {"num_vars": len(params), "names": [p.key for p in params],
+            "bounds": [[p.low, p.high] for p in params]}
+
+
+def sobol_samples(n: int) -> int:
+    """``n`` rounded up to a power of two (Sobol sequences need one)."""
+    return 1 << max(0, math.ceil(math.log2(max(1, n))))
+
+
+def design_matrix(params: Sequence[Param], method: str, samples: int, seed: int,
+                  levels: int = 4) -> np.ndarray:
+    """The SALib sample for ``method`` (``morris``: ``samples`` trajectories on ``levels``
+    levels; ``sobol``: Saltelli's scheme, first and total order): rows = design points,
+    unrounded."""
+    import numpy as np
+
+    problem = salib_problem(params)
+    if method == "morris":
+        from SALib.sample import morris as morris_sample
+
+        x = morris_sample.sample(problem, samples, num_levels=levels, seed=seed)
+    else:
+        from SALib.sample import sobol as sobol_sample
+
+        x = sobol_sample.sample(problem, samples, calc_second_order=False, seed=seed)
+    return np.asarray(x, dtype=float)
+
+
+def design_points(params: Sequence[Param], x: np.ndarray) -> list[Point]:
+    """The rows of a design matrix as points ``{key: value}`` (integer parameters rounded)."""
+    return [{p.key: p.cast(v) for p, v in zip(params, row, strict=True)} for row in x]
+
+
+def point_scenarios(sc: Scenario, points: Sequence[Mapping[str, Any]]) -> list[Scenario]:
+    """The scenario of each design point (all validated before anything runs)."""
+    from simsource.scenario import with_overrides
+
+    out, problems = [], []
+    for i, p in enumerate(points):
+        try:
+            out.append(with_overrides(sc, p))
+        except UserError as exc:
+            label = ", ".join(f"{k}={v}" for k, v in p.items())
+            problems += [f"design point p{i:04d} ({label}): {line}" for line in exc.problems]
+    if problems:
+        raise UserError(problems[:20])
+    return out

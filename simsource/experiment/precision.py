@@ -63,7 +63,7 @@ def check_kpis(kpis: Sequence[str], columns: Sequence[str]) -> None:
 
 
 def _rel(df: pd.DataFrame, kpis: Sequence[str]) -> dict[str, float]:
-    from simsource.analysis.stats import relative_half_width
+    from simsource.stats import relative_half_width
 
     return {k: relative_half_width(df[k].to_numpy(dtype=float)) for k in kpis
             if df[k].notna().any()}
@@ -71,7 +71,7 @@ def _rel(df: pd.DataFrame, kpis: Sequence[str]) -> dict[str, float]:
 
 def next_n(df: pd.DataFrame, kpis: Sequence[str], target: float, n: int, max_n: int) -> int:
     """Jump to the estimated need: at least +10 % (≥ 1), at most double, capped at ``max_n``."""
-    from simsource.analysis.stats import replications_needed
+    from simsource.stats import replications_needed
 
     need = max((replications_needed(df[k].to_numpy(dtype=float), target) for k in kpis
                 if df[k].notna().any()), default=n + 1)
@@ -85,9 +85,9 @@ def run_precise(sc: Scenario, out: Path, *, target: float, max_n: int, seed: int
                 warn: Callable[[str], None] | None = None) -> tuple[pd.DataFrame, PrecisionOutcome]:
     """Run ``sc`` into ``out`` until every KPI in ``kpis`` reaches ``target`` relative precision
     (or ``max_n`` replications); returns the KPI frame and what was reached."""
-    from simsource.analysis.stats import precision_reached
     from simsource.experiment.backend import using_backend
     from simsource.experiment.store import ResultStore
+    from simsource.stats import precision_reached
 
     if not 0 < target < 1:
         raise UserError(f"--precision: must be between 0 and 1 (e.g. 0.05), got {target}")

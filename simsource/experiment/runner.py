@@ -1,91 +1,43 @@
-"""Run batches of replications on any backend and stream them into results folders.
+"""Run batches of replications into results folders (or memory), on any backend.
 
-Replication ``i`` of a batch with seed ``S`` is ``simulate_full(sc, seed=S, replication=i)``,
-whatever the backend, the number of workers or the chunking, so every row can be reproduced
-alone and results never depend on ``-j``. One top-level function, :func:`run_chunk`, does the
-work on every backend (in this process for ``-j 1``).
+The replications run on :func:`simsource.experiment.engine.stream`, the one engine of
+simsource; this module adds the sinks they are written to (a :class:`ResultStore` folder, or
+memory) and the Python API :func:`run_batch`.
 """
 
 from __future__ import annotations
 
 import contextlib
-import functools
-import importlib
-import sys
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol
 
 from simsource.errors import UserError
+from simsource.experiment.engine import (
+    MAX_CHUNK,
+    Work,
+    auto_chunk_size,
+    kpi_frame,
+    plan_tasks,
+    progress_bar,
+    stream,
+)
+from simsource.experiment.worker import ChunkResult, ChunkTask, run_chunk, run_task
 
 if TYPE_CHECKING:
     import pandas as pd
 
     from simsource.experiment.backend import Backend
-    from simsource.model import ReplicationResult
     from simsource.scenario import Scenario
+
+__all__ = [
+    "MAX_CHUNK", "ChunkResult", "ChunkTask", "Job", "MemorySink", "auto_chunk_size",
+    "execute", "plan_tasks", "progress_bar", "run_batch", "run_chunk", "run_stores", "run_task",
+]  # fmt: skip
 
 KpiRow = dict[str, Any]
 TsRow = dict[str, Any]
-ChunkResult = tuple[list[KpiRow], list[TsRow]]
-MAX_CHUNK = 50
-
-
-# ---- the work, on any worker ---------------------------------------------------------------------
-def _simulate_full(sc: Scenario, seed: int, replication: int) -> ReplicationResult:
-    from simsource.model import simulate_full
-
-    return simulate_full(sc, seed=seed, replication=replication, trace=False)
-
-
-@functools.lru_cache(maxsize=16)
-def _scenario(scenario_json: str) -> Scenario:
-    from simsource.scenario import Scenario
-
-    return Scenario.model_validate_json(scenario_json)
-
-
-def _model(path: str | None) -> Callable[[Scenario, int, int], ReplicationResult]:
-    if path is None:
-        return _simulate_full
-    module, _, name = path.partition(":")
-    fn: Callable[[Scenario, int, int], ReplicationResult] = getattr(
-        importlib.import_module(module), name)
-    return fn
-
-
-def run_chunk(scenario_json: str, seed: int, reps: list[int],
-              model: str | None = None) -> ChunkResult:
-    """Run replications ``reps`` of a scenario (as JSON): KPI rows and time-series rows.
-
-    ``model`` is an optional ``"module:function"`` with the signature of
-    :func:`simsource.model.simulate_full` (for tests and alternative models).
-    """
-    sc = _scenario(scenario_json)
-    simulate = _model(model)
-    kpi_rows: list[KpiRow] = []
-    ts_rows: list[TsRow] = []
-    for i in reps:
-        res = simulate(sc, seed, i)
-        kpi_rows.append({"replication": i, "seed": seed, **res.kpis})
-        ts_rows.append({"replication": i, "seed": seed, **res.timeseries})
-    return kpi_rows, ts_rows
-
-
-@dataclass(frozen=True)
-class ChunkTask:
-    """A contiguous block of replications of one job (``key``), as sent to a worker."""
-
-    key: int
-    scenario_json: str
-    seed: int
-    reps: tuple[int, ...]
-    model: str | None = None
-
-
-def run_task(task: ChunkTask) -> ChunkResult:
-    return run_chunk(task.scenario_json, task.seed, list(task.reps), task.model)
 
 
 # ---- where results go ------------------------------------------------------------------------
@@ -104,11 +56,7 @@ class MemorySink:
         self.rows.extend(kpi_rows)
 
     def frame(self) -> pd.DataFrame:
-        from simsource.experiment.chunks import kpi_table
-
-        rows = sorted(self.rows, key=lambda r: int(r["replication"]))
-        df: pd.DataFrame = kpi_table(self.scenario, rows).to_pandas()
-        return df
+        return kpi_frame(self.scenario, self.rows)
 
 
 @dataclass
@@ -121,56 +69,15 @@ class Job:
     reps: list[int]
 
 
-def auto_chunk_size(total: int, workers: int) -> int:
-    """About four chunks per worker (load balance and a progress bar that moves, while each
-    chunk's write stays a small share of the batch), at most 50 replications (what a kill can
-    lose)."""
-    return max(1, min(MAX_CHUNK, total // (max(1, workers) * 4)))
-
-
-def _blocks(reps: Sequence[int], size: int) -> Iterator[tuple[int, ...]]:
-    """Contiguous runs of sorted ``reps``, cut into blocks of at most ``size``."""
-    block: list[int] = []
-    for i in sorted(reps):
-        if block and (i != block[-1] + 1 or len(block) >= size):
-            yield tuple(block)
-            block = []
-        block.append(i)
-    if block:
-        yield tuple(block)
-
-
-def plan_tasks(jobs: Sequence[Job], chunk_size: int, model: str | None = None) -> list[ChunkTask]:
-    """Chunks of every job, ordered by replication so parallel jobs progress together."""
-    tasks = []
-    for key, job in enumerate(jobs):
-        js = job.sc.model_dump_json()
-        tasks += [ChunkTask(key, js, job.seed, b, model) for b in _blocks(job.reps, chunk_size)]
-    return sorted(tasks, key=lambda t: (t.reps[0], t.key))
-
-
-def progress_bar(total: int, done: int = 0, desc: str = "", enabled: bool = True) -> Any:
-    """A tqdm bar on stderr (replications, ETA, rate); inert when not ``enabled``."""
-    from tqdm import tqdm
-
-    return tqdm(total=total, initial=done, unit="rep", desc=desc or None, file=sys.stderr,
-                disable=not enabled, dynamic_ncols=True, smoothing=0.05)
-
-
 def execute(jobs: Sequence[Job], backend: Backend, bar: Any, *, chunk_size: int | None = None,
             model: str | None = None) -> None:
     """Run every job's replications on ``backend``, writing each chunk to its sink on arrival
     and advancing ``bar``. On any error or Ctrl-C the completed chunks are already stored; the
     rest is cancelled."""
-    total = sum(len(j.reps) for j in jobs)
-    if total == 0:
-        return
-    size = chunk_size or auto_chunk_size(total, backend.jobs)
-    tasks = plan_tasks(jobs, size, model)
-    with contextlib.closing(backend.map_chunks(run_task, tasks)) as results:  # type: ignore[type-var]
-        for task, (kpi_rows, ts_rows) in results:
-            jobs[task.key].sink.write(kpi_rows, ts_rows)
-            bar.update(len(task.reps))
+    works = [Work(j.sc, j.seed, j.reps) for j in jobs]
+    for key, chunk in stream(works, backend, chunk_size=chunk_size, model=model):
+        jobs[key].sink.write(chunk.kpi_rows, chunk.ts_rows)
+        bar.update(len(chunk.kpi_rows))
 
 
 def check_replications(n: int) -> None:

@@ -27,6 +27,7 @@ from simsource.experiment.manifest import (
 )
 from simsource.experiment.ownership import Ownership
 from simsource.experiment.parquetio import StreamingParquetWriter, atomic_write_text
+from simsource.stats import summarize
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -170,8 +171,6 @@ class ResultStore:
     # ---- the final files -----------------------------------------------------------------------
     def finalize(self, n: int) -> pd.DataFrame:
         """Write the five files for replications 0..n-1 (streamed chunk by chunk)."""
-        from simsource.analysis.stats import summarize
-
         self.own.claim("replications.parquet", "timeseries.parquet", "summary.csv")
         with StreamingParquetWriter(self.root / "replications.parquet", KPI_GROUP_ROWS) as w:
             for table in self._tables(n, "kpi"):

@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from simsource.errors import UserError
-from simsource.experiment.design import Point, design_hash
+from simsource.experiment.design import Point, design_hash, point_scenarios
 from simsource.experiment.folders import holding
 from simsource.experiment.limits import check_seed, check_workloads
 from simsource.experiment.manifest import (
@@ -53,31 +53,12 @@ def design_frame(points: Sequence[Point]) -> pd.DataFrame:
     return df
 
 
-def point_scenarios(sc: Scenario, points: Sequence[Point]) -> list[Scenario]:
-    """The scenario of every point, all validated before anything runs."""
-    from simsource.scenario import with_overrides
-
-    out, problems = [], []
-    for i, p in enumerate(points):
-        try:
-            out.append(with_overrides(sc, p))
-        except UserError as exc:
-            problems += [f"design point p{i:04d} ({_label(p)}): {line}" for line in exc.problems]
-    if problems:
-        raise UserError(problems[:20])
-    return out
-
-
-def _label(p: Point) -> str:
-    return ", ".join(f"{k}={v}" for k, v in p.items())
-
-
 def _write_outputs(root: Path, design: pd.DataFrame, own: Ownership) -> pd.DataFrame:
     """``sweep.parquet`` (streamed), ``sweep_summary.csv``; returns the summary."""
     import pandas as pd
     import pyarrow as pa
 
-    from simsource.analysis.stats import summarize
+    from simsource.stats import summarize
 
     cols = [c for c in design.columns if c != "point"]
     dtable = pa.Table.from_pandas(design, preserve_index=False)

@@ -114,7 +114,7 @@ def warmup_warning(folder: Path, sc: Scenario) -> str | None:
     import pandas as pd
     import pyarrow.parquet as pq
 
-    from simsource.analysis.stats import warmup_suggestion
+    from simsource.stats import warmup_suggestion
 
     path = folder / "timeseries.parquet"
     names = pq.read_schema(path).names

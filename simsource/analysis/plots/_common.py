@@ -15,7 +15,7 @@ import pandas as pd
 from matplotlib.axes import Axes
 from matplotlib.figure import Figure
 
-from simsource.analysis import stats
+from simsource import stats
 from simsource.analysis.plots.labels import info
 from simsource.model import catalogue
 
@@ -83,7 +83,7 @@ def mean_ci(v: np.ndarray) -> tuple[float, float, float]:
 
 
 def wilson(successes: float, n: int) -> tuple[float, float]:
-    """Wilson score 95 % interval of a proportion (see :func:`simsource.analysis.stats.wilson`)."""
+    """Wilson score 95 % interval of a proportion (:func:`simsource.stats.wilson`)."""
     return stats.wilson(round(successes), n)
 
 

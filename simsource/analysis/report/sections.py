@@ -29,9 +29,9 @@ from simsource.analysis.plots._common import overload_lines
 from simsource.analysis.plots.data import AnalysisData
 from simsource.analysis.plots.labels import info, parameter_label
 from simsource.analysis.plots.sweep import sweep_stats
-from simsource.analysis.stats import compare_table, mean_ci
 from simsource.model import catalogue
 from simsource.scenario import diff
+from simsource.stats import compare_table, mean_ci
 
 SECTIONS: tuple[tuple[str, str], ...] = (
     ("summary", "In plain language"),

@@ -90,19 +90,6 @@ def mean_ci(x: ArrayLike, confidence: float = 0.95) -> CI:
     return CI(mean, std, mean - half, mean + half, n, half)
 
 
-def wilson(successes: int, n: int, confidence: float = 0.95) -> tuple[float, float]:
-    """Wilson score interval of the proportion ``successes / n`` (sensible at 0 and 1, unlike a
-    t-interval); NaN bounds for ``n == 0``. scipy's ``binomtest(...).proportion_ci``."""
-    # imported here: scipy.stats takes about a second to import, and the workers that import
-    # this module for summaries never need it
-    from scipy.stats import binomtest
-
-    if n <= 0:
-        return _NAN, _NAN
-    ci = binomtest(int(successes), int(n)).proportion_ci(confidence, method="wilson")
-    return float(ci.low), float(ci.high)
-
-
 def _kpi_columns(df: pd.DataFrame) -> list[str]:
     numeric = df.select_dtypes(include="number").columns
     return [str(c) for c in numeric if c not in ID_COLUMNS]

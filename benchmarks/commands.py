@@ -1,0 +1,121 @@
+"""The command line as a user runs it: start-up, parallel efficiency (``-j 2`` against ``-j 1``
+as whole commands) and peak memory."""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import shutil
+from pathlib import Path
+
+from benchmarks.figures import Figure, Settings, median
+from benchmarks.harness import (
+    Clock,
+    Proc,
+    check,
+    heavy_modules,
+    manifest,
+    manifest_store_share,
+    rotated,
+    run_args,
+    run_cmd,
+    simsource_cmd,
+)
+
+
+def bench_startup(s: Settings, figs: dict[str, Figure], clock: Clock, tmp: Path) -> None:
+    helps, runs = [], []
+    for i in range(s.repeats):
+        for what in rotated(["help", "run"], i):
+            clock.say(f"start-up repeat {i + 1}/{s.repeats}: {what}")
+            if what == "help":
+                p = run_cmd([*simsource_cmd(), "--help"])
+                check(p, "simsource --help")
+                helps.append(p.wall_s)
+            else:
+                out = tmp / f"startup-{i}"
+                p = run_cmd([*simsource_cmd(), "run", "nacka-multi", "-n", "1", "--quiet",
+                             "--seed", str(s.seed), "--out", str(out)])
+                check(p, "simsource run nacka-multi -n 1")
+                runs.append(p.wall_s)
+                shutil.rmtree(out, ignore_errors=True)
+    clock.say("start-up: which heavy libraries load")
+    fh, fr = figs["startup_help_s"], figs["startup_run_n1_s"]
+    fh.samples, fh.value = helps, median(helps)
+    fh.detail = {"heavy_modules_imported": heavy_modules(["--help"])}
+    fr.samples, fr.value = runs, median(runs)
+    out = tmp / "startup-probe"
+    fr.detail = {"heavy_modules_imported": heavy_modules(
+        ["run", "nacka-multi", "-n", "1", "--quiet", "--seed", str(s.seed), "--out", str(out)]),
+        "jobs": "default (every core)"}
+    shutil.rmtree(out, ignore_errors=True)
+
+
+def bench_parallel(s: Settings, figs: dict[str, Figure], clock: Clock, tmp: Path,
+                   hook_shares: list[float]) -> None:
+    walls: dict[int, list[float]] = {1: [], 2: []}
+    cpus: dict[int, list[float]] = {1: [], 2: []}
+    loads: list[float] = []
+    for i in range(s.repeats):
+        with contextlib.suppress(OSError, AttributeError):
+            loads.append(os.getloadavg()[0])
+        for jobs in rotated([1, 2], i):
+            clock.say(f"parallel repeat {i + 1}/{s.repeats}: run -n {s.batch_n} -j {jobs}")
+            out = tmp / f"parallel-{i}-j{jobs}"
+            p = run_cmd(run_args("nacka-multi", s.batch_n, out, s.seed, jobs, s.batch_sets),
+                        cpu=True)
+            check(p, f"simsource run -n {s.batch_n} -j {jobs}")
+            walls[jobs].append(p.wall_s)
+            cpus[jobs].append(p.tree_cpu_s)
+            share = manifest_store_share(manifest(out))
+            if share is not None:
+                hook_shares.append(share)
+            shutil.rmtree(out, ignore_errors=True)
+    f = figs["parallel_efficiency"]
+    rps1 = [s.batch_n / w for w in walls[1]]
+    rps2 = [s.batch_n / w for w in walls[2]]
+    f.samples = [b / (2 * a) for a, b in zip(rps1, rps2, strict=True)]
+    f.value = median(f.samples)
+    f.detail = {"replications": s.batch_n, "sets": list(s.batch_sets),
+                "reps_per_s_j1": median(rps1), "reps_per_s_j2": median(rps2),
+                "wall_s_j1": median(walls[1]), "wall_s_j2": median(walls[2]),
+                "best_sample": max(f.samples), "load_1min_before_each_repeat": loads,
+                "cpus": os.cpu_count()}
+    if all(cpus[1]) and all(cpus[2]):
+        # psutil accounting of the command's process tree: the cores -j 2 actually got, and
+        # the CPU it spent beyond -j 1 (pool start, sending tasks): neither depends on load
+        f.detail.update(
+            tree_cpu_s_j1=median(cpus[1]), tree_cpu_s_j2=median(cpus[2]),
+            cores_used_j2=median([c / w for c, w in zip(cpus[2], walls[2], strict=True)]),
+            cpu_overhead_j2=median([b / a - 1 for a, b in zip(cpus[1], cpus[2], strict=True)]))
+    f.note = ("wall time of the whole command (start-up, pool start and finalize included)"
+              + ("; the batch simulates " + ", ".join(s.batch_sets) if s.batch_sets else ""))
+
+
+def bench_memory(s: Settings, figs: dict[str, Figure], clock: Clock, tmp: Path) -> None:
+    peaks: dict[int, Proc] = {}
+    for n in (s.memory_small, s.memory_large):
+        clock.say(f"memory: run -n {n} -j 2 (peak RSS)")
+        out = tmp / f"memory-{n}"
+        p = run_cmd(run_args("nacka-multi", n, out, s.seed, 2, s.memory_sets), memory=True,
+                    timeout=3600)
+        check(p, f"simsource run -n {n}")
+        peaks[n] = p
+        shutil.rmtree(out, ignore_errors=True)
+    small, large = peaks[s.memory_small], peaks[s.memory_large]
+    f = figs["memory_ratio"]
+    if small.peak_tree_rss:
+        f.value = large.peak_tree_rss / small.peak_tree_rss
+        f.samples = [f.value]
+    mb = 1024 * 1024
+    f.detail = {
+        f"peak_rss_mb_{s.memory_small}": small.peak_tree_rss / mb,
+        f"peak_rss_mb_{s.memory_large}": large.peak_tree_rss / mb,
+        f"peak_main_process_rss_mb_{s.memory_small}": small.peak_main_rss / mb,
+        f"peak_main_process_rss_mb_{s.memory_large}": large.peak_main_rss / mb,
+        "main_process_ratio": (large.peak_main_rss / small.peak_main_rss
+                               if small.peak_main_rss else None),
+        f"wall_s_{s.memory_large}": large.wall_s, "method": small.rss_method,
+        "jobs": 2, "sets": list(s.memory_sets)}
+    f.note = ("one measurement each (peak memory is not timing noise); process tree = command, "
+              "fork server and workers; batches simulate " + ", ".join(s.memory_sets))

@@ -1,0 +1,132 @@
+"""Engine overhead (simsource events/s against a bare-SimPy M/M/5 queue in the same run),
+replication cost, and the Ciw and salabim peers, measured in this process."""
+
+from __future__ import annotations
+
+import gc
+import time
+from collections.abc import Callable
+from typing import Any
+
+from benchmarks import mmc_ciw, mmc_salabim, mmc_simpy
+from benchmarks.figures import Figure, Settings, median
+from benchmarks.harness import Clock, rotated
+
+
+def _timed_simulate(sc: Any, seed: int, reps: int) -> tuple[float, float, float]:
+    """Wall time, CPU time and events (KPI ``sim_events``) of replications 0..reps-1."""
+    from simsource import simulate
+
+    wall = cpu = events = 0.0
+    for r in range(reps):
+        gc.collect()
+        c0, t0 = time.process_time(), time.perf_counter()
+        kpis = simulate(sc, seed=seed, replication=r)
+        wall += time.perf_counter() - t0
+        cpu += time.process_time() - c0
+        events += kpis["sim_events"]
+    return wall, cpu, events
+
+
+def bench_engine(s: Settings, figs: dict[str, Figure], clock: Clock, peers: bool,
+                 engine: bool) -> None:
+    from simsource import load_scenario
+
+    scs = {name: load_scenario(name) for name in s.scenarios} if engine else {}
+    if engine:  # warm-up: imports, caches, first-call costs
+        _timed_simulate(load_scenario("nacka-multi", {"scenario.years": 0.25,
+                                                      "scenario.warmup_years": 0.0}), s.seed, 1)
+        mmc_simpy.run(2_000)
+    peer_runs: dict[str, Callable[[int], dict[str, float] | None]] = {
+        "simpy": lambda n: mmc_simpy.run(n, seed=s.seed),
+        "ciw": lambda n: mmc_ciw.run(n, seed=s.seed),
+        "salabim": lambda n: mmc_salabim.run(n, seed=s.seed),
+    }
+    rows: dict[str, list[dict[str, float]]] = {}
+    peer_rows: dict[str, list[dict[str, float] | None]] = {k: [] for k in peer_runs}
+
+    for i in range(s.repeats):
+        tasks: list[tuple[str, Callable[[], None]]] = []
+        if engine:
+            def simpy_task() -> None:
+                gc.collect()
+                rows.setdefault("simpy", []).append(mmc_simpy.run(s.customers, seed=s.seed))
+            tasks.append(("simpy", simpy_task))
+            for name, sc in scs.items():
+                def model_task(name: str = name, sc: Any = sc) -> None:
+                    wall, cpu, events = _timed_simulate(sc, s.seed, s.model_reps)
+                    rows.setdefault(name, []).append(
+                        {"wall_s": wall, "cpu_s": cpu, "events": events, "reps": s.model_reps,
+                         "years": sc.scenario.years})
+                tasks.append((name, model_task))
+        if peers and i < s.peer_repeats:
+            for peer, fn in peer_runs.items():
+                def peer_task(peer: str = peer, fn: Callable[..., Any] = fn) -> None:
+                    gc.collect()
+                    peer_rows[peer].append(fn(s.peer_customers))
+                tasks.append((f"peer:{peer}", peer_task))
+        for label, task in rotated(tasks, i):
+            clock.say(f"engine repeat {i + 1}/{s.repeats}: {label}")
+            task()
+
+    if engine:
+        _engine_figures(s, figs, rows)
+    if peers:
+        _peer_figures(s, figs, peer_rows)
+
+
+def _engine_figures(s: Settings, figs: dict[str, Figure],
+                    rows: dict[str, list[dict[str, float]]]) -> None:
+    simpy_eps = [r["events"] / r["wall_s"] for r in rows["simpy"]]
+    multi = rows["nacka-multi"]
+    multi_eps = [r["events"] / r["wall_s"] for r in multi]
+    ratios = [m / b for m, b in zip(multi_eps, simpy_eps, strict=True)]
+    f = figs["engine_overhead_ratio"]
+    f.samples, f.value = ratios, median(ratios)
+    cpu_ratios = [(m["events"] / m["cpu_s"]) / (b["events"] / b["cpu_s"])
+                  for m, b in zip(multi, rows["simpy"], strict=True)]
+    figs["engine_overhead_ratio_cpu"].samples = cpu_ratios
+    figs["engine_overhead_ratio_cpu"].value = median(cpu_ratios)
+    f.detail = {"events_per_replication": median([r["events"] / r["reps"] for r in multi]),
+                "simpy_events_per_customer": rows["simpy"][0]["events"] / s.customers,
+                "simpy_customers": s.customers, "model_reps_per_repeat": s.model_reps}
+    figs["simsource_events_per_s"].samples = multi_eps
+    figs["simsource_events_per_s"].value = median(multi_eps)
+    figs["simpy_events_per_s"].samples = simpy_eps
+    figs["simpy_events_per_s"].value = median(simpy_eps)
+    figs["simpy_events_per_s"].detail = {
+        "mean_wait": median([r["mean_wait"] for r in rows["simpy"]]),
+        "erlang_c_mean_wait": mmc_simpy.erlang_c_wait()}
+    for name in s.scenarios:
+        key = name.replace("-", "_")
+        per_rep = [r["wall_s"] / r["reps"] for r in rows[name]]
+        years = rows[name][0]["years"]
+        rep_fig, yps_fig = figs[f"replication_s_{key}"], figs[f"sim_years_per_s_{key}"]
+        rep_fig.samples, rep_fig.value = per_rep, median(per_rep)
+        rep_fig.detail = {"years_per_replication": years,
+                          "cpu_s_per_replication": median([r["cpu_s"] / r["reps"]
+                                                            for r in rows[name]]),
+                          "events_per_replication": median([r["events"] / r["reps"]
+                                                             for r in rows[name]])}
+        yps = [years / x for x in per_rep]
+        yps_fig.samples, yps_fig.value = yps, median(yps)
+
+
+def _peer_figures(s: Settings, figs: dict[str, Figure],
+                  peer_rows: dict[str, list[dict[str, float] | None]]) -> None:
+    simpy_cps = [r["customers"] / r["wall_s"] for r in peer_rows["simpy"] if r]
+    base = median(simpy_cps)
+    for peer, key in (("ciw", "ciw_vs_simpy"), ("salabim", "salabim_vs_simpy")):
+        f = figs[key]
+        runs = [r for r in peer_rows[peer] if r]
+        if not runs:
+            f.note = f"skipped: {peer} is not installed (pip install {peer})"
+            continue
+        cps = [r["customers"] / r["wall_s"] for r in runs]
+        f.samples = [c / b for c, b in zip(cps, simpy_cps, strict=False)]
+        f.value = median(f.samples)
+        f.detail = {"customers": s.peer_customers, "customers_per_s": median(cps),
+                    "simpy_customers_per_s": base,
+                    "mean_wait": median([r["mean_wait"] for r in runs]),
+                    "simpy_mean_wait": median([r["mean_wait"] for r in peer_rows["simpy"] if r]),
+                    "erlang_c_mean_wait": mmc_simpy.erlang_c_wait()}

@@ -1,0 +1,229 @@
+"""Running things to time them: progress lines, interleaved repeats, commands as a user runs
+them (wall time, peak memory of the process tree), scratch folders."""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parent.parent
+HEAVY_MODULES = ("pandas", "matplotlib", "pyarrow", "scipy", "streamlit", "dask")
+
+
+# ---- progress ------------------------------------------------------------------------------
+class Clock:
+    def __init__(self, quiet: bool) -> None:
+        self.t0 = time.perf_counter()
+        self.quiet = quiet
+
+    @property
+    def elapsed(self) -> float:
+        return time.perf_counter() - self.t0
+
+    def say(self, msg: str) -> None:
+        if not self.quiet:
+            print(f"[bench {self.elapsed:6.1f}s] {msg}", file=sys.stderr, flush=True)
+
+
+def rotated(items: Sequence[Any], i: int) -> list[Any]:
+    k = i % len(items)
+    return [*items[k:], *items[:k]]
+
+
+# ---- the command line, as a user runs it -----------------------------------------------------
+def simsource_cmd() -> list[str]:
+    exe = Path(sys.executable).parent / "simsource"
+    return [str(exe)] if exe.exists() else [sys.executable, "-m", "simsource"]
+
+
+def cli_available() -> tuple[bool, str]:
+    """Whether ``simsource run`` exists (and why not)."""
+    try:
+        p = subprocess.run([*simsource_cmd(), "run", "--help"], cwd=ROOT, capture_output=True,
+                           text=True, timeout=120, check=False)
+    except (OSError, subprocess.TimeoutExpired) as exc:
+        return False, f"simsource could not be started: {exc}"
+    if p.returncode != 0:
+        return False, "`simsource run` is not available yet (simsource/cli/experiment_cmds.py)"
+    return True, ""
+
+
+@dataclass
+class Proc:
+    wall_s: float
+    returncode: int
+    stdout: str
+    stderr: str
+    peak_tree_rss: int = 0      # bytes: largest sum of RSS over the process and its descendants
+    peak_main_rss: int = 0      # bytes: largest RSS of the command's own process
+    rss_method: str = ""
+    tree_cpu_s: float = 0.0     # CPU seconds of the process and its descendants (with cpu=True)
+
+
+def tree_rss(ps: Any, proc: Any) -> tuple[int, int]:
+    try:
+        members = [proc, *proc.children(recursive=True)]
+    except ps.Error:
+        return 0, 0
+    total = main = 0
+    for p in members:
+        try:
+            rss = p.memory_info().rss
+        except ps.Error:
+            continue
+        total += rss
+        if p.pid == proc.pid:
+            main = rss
+    return total, main
+
+
+_RUSAGE_WRAPPER = (
+    "import resource, subprocess, sys\n"
+    "rc = subprocess.run(sys.argv[1:]).returncode\n"
+    "kb = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss\n"
+    "sys.stderr.write(f'\\nBENCH-MAXRSS-KB {kb}\\n')\n"
+    "sys.exit(rc)\n"
+)
+
+
+def tree_cpu(ps: Any, proc: Any, seen: dict[int, float]) -> None:
+    """Update ``seen`` (pid -> CPU seconds so far) for the process and its descendants."""
+    try:
+        members = [proc, *proc.children(recursive=True)]
+    except ps.Error:
+        return
+    for p in members:
+        try:
+            t = p.cpu_times()
+        except ps.Error:
+            continue
+        seen[p.pid] = max(seen.get(p.pid, 0.0), t.user + t.system)
+
+
+def run_cmd(args: Sequence[str], memory: bool = False, timeout: float = 1800,
+            cpu: bool = False) -> Proc:
+    """Run a command from the project root; its wall time and, with ``memory``, peak RSS
+    (psutil polling of the whole process tree every 20 ms; without psutil the peak RSS of the
+    largest waited-for descendant from getrusage); with ``cpu`` (and psutil) the CPU seconds
+    of the whole tree (the command, a fork server, its workers), polled every 20 ms, so the
+    last moments of each process are missed)."""
+    args = list(args)
+    ps: Any = None
+    if cpu:
+        with contextlib.suppress(ImportError):
+            import psutil as ps
+    if memory:
+        try:
+            import psutil as ps
+        except ImportError:
+            args = [sys.executable, "-c", _RUSAGE_WRAPPER, *args]
+    with tempfile.TemporaryFile("w+") as out, tempfile.TemporaryFile("w+") as err:
+        t0 = time.perf_counter()
+        p = subprocess.Popen(args, cwd=ROOT, stdout=out, stderr=err, text=True)
+        peak_tree = peak_main = 0
+        seen: dict[int, float] = {}
+        if (memory or cpu) and ps is not None:
+            handle = ps.Process(p.pid)
+            while p.poll() is None:
+                if memory:
+                    tree, main = tree_rss(ps, handle)
+                    peak_tree, peak_main = max(peak_tree, tree), max(peak_main, main)
+                if cpu:
+                    tree_cpu(ps, handle, seen)
+                time.sleep(0.02)
+                if time.perf_counter() - t0 > timeout:
+                    p.kill()
+        try:
+            p.wait(timeout=max(1.0, timeout - (time.perf_counter() - t0)))
+        except subprocess.TimeoutExpired:
+            p.kill()
+            p.wait()
+        wall = time.perf_counter() - t0
+        out.seek(0)
+        err.seek(0)
+        res = Proc(wall, p.returncode, out.read(), err.read(), tree_cpu_s=sum(seen.values()))
+    if memory:
+        if ps is not None:
+            res.peak_tree_rss, res.peak_main_rss, res.rss_method = peak_tree, peak_main, "psutil"
+        else:
+            for line in res.stderr.splitlines():
+                if line.startswith("BENCH-MAXRSS-KB "):
+                    res.peak_tree_rss = res.peak_main_rss = int(line.split()[1]) * 1024
+            res.rss_method = "getrusage(RUSAGE_CHILDREN) ru_maxrss"
+    return res
+
+
+def check(p: Proc, what: str) -> None:
+    if p.returncode != 0:
+        tail = "\n".join(p.stderr.strip().splitlines()[-5:])
+        raise RuntimeError(f"{what} failed (exit {p.returncode}): {tail}")
+
+
+def run_args(scenario: str, n: int, out: Path, seed: int, jobs: int | None,
+              sets: Sequence[str]) -> list[str]:
+    args = [*simsource_cmd(), "run", scenario, "-n", str(n), "--seed", str(seed), "--quiet",
+            "--out", str(out)]
+    if jobs is not None:
+        args += ["-j", str(jobs)]
+    for kv in sets:
+        args += ["--set", kv]
+    return args
+
+
+def manifest(folder: Path) -> dict[str, Any]:
+    try:
+        data = json.loads((folder / "manifest.json").read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return {}
+    return data if isinstance(data, dict) else {}
+
+
+def manifest_store_share(man: dict[str, Any]) -> float | None:
+    """Store share from a runner timing hook, if the manifest has one:
+    ``"timing": {"wall_s": ..., "store_s": ...}`` (seconds)."""
+    t = man.get("timing")
+    if isinstance(t, dict):
+        wall, store = t.get("wall_s"), t.get("store_s")
+        if isinstance(wall, int | float) and isinstance(store, int | float) and wall > 0:
+            return float(store) / float(wall)
+    return None
+
+
+_MODULE_PROBE = (
+    "import atexit, json, sys\n"
+    "HEAVY = {heavy!r}\n"
+    "atexit.register(lambda: sys.stderr.write('\\nBENCH-MODULES ' + json.dumps(\n"
+    "    sorted(m for m in HEAVY if m in sys.modules)) + '\\n'))\n"
+    "sys.argv = ['simsource', *sys.argv[1:]]\n"
+    "from simsource.cli import main\n"
+    "main(prog_name='simsource')\n"
+)
+
+
+def heavy_modules(args: Sequence[str]) -> list[str] | None:
+    """The heavy libraries that ``simsource ARGS`` imports in its own process."""
+    code = _MODULE_PROBE.format(heavy=HEAVY_MODULES)
+    p = run_cmd([sys.executable, "-c", code, *args])
+    for line in p.stderr.splitlines():
+        if line.startswith("BENCH-MODULES "):
+            found: list[str] = json.loads(line.split(" ", 1)[1])
+            return found
+    return None
+
+
+@contextlib.contextmanager
+def scratch() -> Iterator[Path]:
+    d = Path(tempfile.mkdtemp(prefix="simsource-bench-"))
+    try:
+        yield d
+    finally:
+        shutil.rmtree(d, ignore_errors=True)

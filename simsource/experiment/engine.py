@@ -1,0 +1,220 @@
+"""The execution engine: every replication simsource runs goes through :func:`stream`.
+
+A caller describes what to run as :class:`Work` items — a scenario, a root seed, the
+replications wanted and which of them to trace — and gets each finished chunk back as soon as
+it is done, from any backend (``-j 1`` in this process, the warm local pool, Dask)::
+
+    >>> works = [Work(sc, seed=0, reps=range(20)), Work(other, seed=0, reps=range(20))]
+    >>> for index, chunk in stream(works, backend, progress=print):    # doctest: +SKIP
+    ...     rows = chunk.kpi_rows                                      # of works[index]
+
+On top of it: :func:`~simsource.experiment.runner.run_batch` and the result store (CLI
+``run``, ``compare``, ``sweep``, ``--precision``), :class:`Evaluator` (design points of
+sensitivity analysis, staffing search, calibration and exploration: one KPI frame per
+scenario, common random numbers), :func:`replications` (the teaching page, tests: every row,
+time series and event log in memory).
+
+Replication ``i`` of a work item with seed ``S`` is ``simulate_full(sc, S, i)``: chunking,
+backend and completion order never change a number.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import functools
+import math
+import sys
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from dataclasses import dataclass
+from types import TracebackType
+from typing import TYPE_CHECKING, Any
+
+from simsource.errors import UserError
+from simsource.experiment.worker import ChunkResult, ChunkTask, run_task
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+    from simsource.experiment.backend import Backend
+    from simsource.scenario import Scenario
+
+MAX_CHUNK = 50
+#: ``progress(done, total)``: replications finished so far, out of the whole call
+Progress = Callable[[int, int], None]
+
+
+@dataclass(frozen=True)
+class Work:
+    """Replications ``reps`` of ``scenario`` with root ``seed``; ``trace`` lists those whose
+    event log is wanted."""
+
+    scenario: Scenario
+    seed: int
+    reps: Sequence[int]
+    trace: Sequence[int] = ()
+
+
+# ---- planning ----------------------------------------------------------------------------
+def auto_chunk_size(total: int, workers: int) -> int:
+    """About four chunks per worker (load balance, a progress bar that moves, each chunk's
+    write a small share of the batch), at most :data:`MAX_CHUNK` replications (what a kill can
+    lose); the number of chunks is a multiple of ``workers`` and the chunks are of nearly equal
+    size, so no worker is left with one more chunk than the others at the end."""
+    w = max(1, workers)
+    size = max(1, min(MAX_CHUNK, total // (w * 4)))
+    chunks = math.ceil(math.ceil(total / size) / w) * w
+    return max(1, math.ceil(total / chunks))
+
+
+def blocks(reps: Iterable[int], size: int) -> Iterator[tuple[int, ...]]:
+    """Contiguous runs of sorted ``reps``, cut into blocks of at most ``size``."""
+    block: list[int] = []
+    for i in sorted(reps):
+        if block and (i != block[-1] + 1 or len(block) >= size):
+            yield tuple(block)
+            block = []
+        block.append(i)
+    if block:
+        yield tuple(block)
+
+
+def plan_tasks(works: Sequence[Work], chunk_size: int, model: str | None = None
+               ) -> list[ChunkTask]:
+    """Chunks of every work item, ordered by replication so parallel items progress
+    together."""
+    tasks = []
+    for key, work in enumerate(works):
+        js = work.scenario.model_dump_json()
+        trace = set(work.trace)
+        tasks += [ChunkTask(key, js, work.seed, b, model, tuple(i for i in b if i in trace))
+                  for b in blocks(work.reps, chunk_size)]
+    return sorted(tasks, key=lambda t: (t.reps[0], t.key))
+
+
+# ---- running -----------------------------------------------------------------------------
+def stream(works: Sequence[Work], backend: Backend, *, chunk_size: int | None = None,
+           model: str | None = None, progress: Progress | None = None
+           ) -> Iterator[tuple[int, ChunkResult]]:
+    """Run every work item's replications on ``backend``; yield ``(index of the work item,
+    chunk)`` as each chunk completes (any order). ``model`` is an optional ``"module:function"``
+    with the signature of :func:`simsource.model.simulate_full`. Closing the iterator early, an
+    error or Ctrl-C cancels what has not run."""
+    total = sum(len(w.reps) for w in works)
+    if total == 0:
+        return
+    size = chunk_size or auto_chunk_size(total, backend.jobs)
+    done = 0
+    results = backend.map_chunks(run_task, plan_tasks(works, size, model))
+    with contextlib.closing(results):  # type: ignore[type-var]
+        for task, result in results:
+            done += len(task.reps)
+            yield task.key, result
+            if progress is not None:
+                progress(done, total)
+
+
+def replications(works: Sequence[Work], backend: Backend, *, chunk_size: int | None = None,
+                 model: str | None = None, progress: Progress | None = None
+                 ) -> list[ChunkResult]:
+    """Every work item's replications, gathered: one :class:`ChunkResult` per item with its
+    rows sorted by replication."""
+    kpis: list[list[dict[str, Any]]] = [[] for _ in works]
+    ts: list[list[dict[str, Any]]] = [[] for _ in works]
+    events: list[dict[int, Any]] = [{} for _ in works]
+    for key, chunk in stream(works, backend, chunk_size=chunk_size, model=model,
+                             progress=progress):
+        kpis[key] += chunk.kpi_rows
+        ts[key] += chunk.ts_rows
+        events[key].update(chunk.events)
+
+    def order(row: dict[str, Any]) -> int:
+        return int(row["replication"])
+
+    return [ChunkResult(sorted(k, key=order), sorted(t, key=order), e)
+            for k, t, e in zip(kpis, ts, events, strict=True)]
+
+
+def progress_bar(total: int, done: int = 0, desc: str = "", enabled: bool = True) -> Any:
+    """A tqdm bar on stderr (replications, ETA, rate); inert when not ``enabled``."""
+    from tqdm import tqdm
+
+    return tqdm(total=total, initial=done, unit="rep", desc=desc or None, file=sys.stderr,
+                disable=not enabled, dynamic_ncols=True, smoothing=0.05)
+
+
+# ---- design points -----------------------------------------------------------------------
+def kpi_frame(scenario: str, rows: Sequence[dict[str, Any]]) -> pd.DataFrame:
+    """KPI rows as the frame :func:`~simsource.experiment.runner.run_batch` returns."""
+    from simsource.experiment.chunks import kpi_table
+
+    ordered = sorted(rows, key=lambda r: int(r["replication"]))
+    frame: pd.DataFrame = kpi_table(scenario, ordered).to_pandas()
+    return frame
+
+
+class Evaluator:
+    """Design points for sensitivity analysis, staffing, calibration and exploration: calling
+    it with scenarios, ``replications`` and a seed returns one KPI frame per scenario (rows
+    ``0..replications-1``, the same seed everywhere: common random numbers).
+
+    One backend stays open across calls, with one tqdm bar on stderr whose total grows with
+    each call. Use as a context manager.
+    """
+
+    def __init__(self, jobs: int | None = None, *, progress: bool = False, desc: str = "",
+                 backend: str | Backend = "local", model: str | None = None) -> None:
+        from simsource.experiment.backend import make_backend
+
+        # a backend given by name is ours to close; a ready one (e.g. on a Dask scheduler the
+        # caller connected to) stays the caller's
+        self._own_backend = isinstance(backend, str)
+        self.backend: Backend = make_backend(backend, jobs) if isinstance(backend, str) \
+            else backend
+        self.model = model
+        self.bar = progress_bar(0, 0, desc, progress)
+        self.simulations = 0
+
+    def __call__(self, scenarios: Sequence[Scenario], replications: int,
+                 seed: int) -> list[pd.DataFrame]:
+        if replications < 1:
+            raise UserError(f"replications: must be at least 1, got {replications}")
+        works = [Work(sc, seed, range(replications)) for sc in scenarios]
+        rows: list[list[dict[str, Any]]] = [[] for _ in works]
+        self.bar.total = (self.bar.total or 0) + len(works) * replications
+        self.bar.refresh()
+        for key, chunk in stream(works, self.backend, model=self.model):
+            rows[key] += chunk.kpi_rows
+            self.bar.update(len(chunk.kpi_rows))
+        self.simulations += len(works) * replications
+        return [kpi_frame(sc.name, r) for sc, r in zip(scenarios, rows, strict=True)]
+
+    def close(self) -> None:
+        self.bar.close()
+        if self._own_backend:
+            self.backend.close()
+
+    def __enter__(self) -> Evaluator:
+        return self
+
+    def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,
+                 tb: TracebackType | None) -> None:
+        self.close()
+
+
+def kpi_names(sc: Scenario) -> list[str]:
+    """The KPI names the model reports for ``sc`` (from one very short replication, run here,
+    remembered per supplier set and switches; to check a ``--kpi`` before a long run)."""
+    from simsource.scenario import with_overrides
+
+    days = sc.scenario.working_days_per_year
+    short = with_overrides(sc, {"scenario.years": 20.0 / days, "scenario.warmup_years": 0.0,
+                                "transition.enabled": False})
+    return list(_kpi_names(short.model_dump_json()))
+
+
+@functools.lru_cache(maxsize=8)
+def _kpi_names(scenario_json: str) -> tuple[str, ...]:
+    from simsource.experiment.worker import run_chunk
+
+    kpi_rows, _ = run_chunk(scenario_json, 0, [0])
+    return tuple(k for k in kpi_rows[0] if k not in ("replication", "seed"))

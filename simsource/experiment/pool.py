@@ -1,0 +1,158 @@
+"""The warm worker pool: one per process, created on first use and reused by every batch.
+
+Every local parallel batch — ``simsource run -j 2``, :func:`~simsource.experiment.run_batch`,
+the teaching page, sensitivity, staffing and the tests — runs on the same
+:class:`~concurrent.futures.ProcessPoolExecutor`, so worker start-up (a fresh interpreter
+importing numpy, SimPy, pydantic and the model) is paid once per process, not once per batch.
+This is the only module of simsource that creates worker processes.
+
+Workers come from a fork server that has imported the model already
+(``set_forkserver_preload``): a new worker is a fork of a warm interpreter, which is also safe
+in a multi-threaded parent such as the Streamlit server. Where there is no fork server
+(Windows, macOS before 3.14 by choice of default) workers are spawned.
+
+The pool holds as many workers as the largest ``jobs`` asked for so far; a batch asking for
+fewer keeps at most that many tasks running (:meth:`WarmPool.window`). It is shut down at
+interpreter exit (and by :func:`shutdown`); on an error or Ctrl-C inside a batch the caller
+stops it at once with :func:`abort`, so no worker outlives the batch it was running.
+"""
+
+from __future__ import annotations
+
+import atexit
+import multiprocessing
+import signal
+import threading
+from concurrent.futures import Future, ProcessPoolExecutor
+from typing import Any
+
+#: modules the fork server imports once, before it forks any worker
+PRELOAD = ["simsource.experiment.worker"]
+
+
+def start_method() -> str:
+    return "forkserver" if "forkserver" in multiprocessing.get_all_start_methods() else "spawn"
+
+
+def _worker_init() -> None:
+    # Ctrl-C is the parent's business: it stops the pool and keeps what is written.
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+
+
+class WarmPool:
+    """A process pool of ``size`` workers that stays up between batches."""
+
+    def __init__(self, size: int) -> None:
+        method = start_method()
+        ctx = multiprocessing.get_context(method)
+        if method == "forkserver":
+            # effective when this process starts its fork server, i.e. for its first pool
+            ctx.set_forkserver_preload(PRELOAD)
+        self.size = size
+        self.method = method
+        self.executor = ProcessPoolExecutor(max_workers=size, mp_context=ctx,
+                                            initializer=_worker_init)
+        self.batches = 0
+
+    def window(self, jobs: int) -> int:
+        """Tasks to keep submitted for a batch on ``jobs`` workers: two per worker when the pool
+        is exactly that size (the next task is ready when one finishes), else ``jobs`` (so no
+        more than ``jobs`` workers are busy)."""
+        return 2 * jobs if jobs >= self.size else jobs
+
+    def submit(self, fn: Any, *args: Any) -> Future[Any]:
+        return self.executor.submit(fn, *args)
+
+    def processes(self) -> list[Any]:
+        # ProcessPoolExecutor has no public list of its processes; needed to stop them at once
+        return list((getattr(self.executor, "_processes", None) or {}).values())
+
+    def warm(self) -> None:
+        """Start every worker now (each imports nothing more: the fork server preloaded it)."""
+        from simsource.experiment.worker import ready
+
+        futures = [self.executor.submit(ready) for _ in range(self.size)]
+        for fut in futures:
+            fut.result()
+
+    def shutdown(self, wait: bool = True) -> None:
+        self.executor.shutdown(wait=wait, cancel_futures=True)
+
+    def kill(self) -> None:
+        """Stop at once: cancel queued tasks and end the workers (their results are not
+        needed)."""
+        procs = self.processes()
+        self.executor.shutdown(wait=False, cancel_futures=True)
+        for proc in procs:
+            if proc.is_alive():
+                proc.terminate()
+        for proc in procs:
+            proc.join(timeout=5)
+
+
+_LOCK = threading.Lock()
+_POOL: WarmPool | None = None
+_AT_EXIT: list[bool] = []
+
+
+def get_pool(jobs: int) -> WarmPool:
+    """The process's pool, with at least ``jobs`` workers (made or enlarged on demand)."""
+    global _POOL
+    with _LOCK:
+        if _POOL is not None and _POOL.size < jobs:
+            _POOL.shutdown(wait=True)
+            _POOL = None
+        if _POOL is None:
+            _POOL = WarmPool(jobs)
+            if not _AT_EXIT:  # registered with the first pool: importing this module does nothing
+                atexit.register(shutdown)
+                _AT_EXIT.append(True)
+        _POOL.batches += 1
+        return _POOL
+
+
+def current() -> WarmPool | None:
+    return _POOL
+
+
+def warm_up(jobs: int, background: bool = True) -> threading.Thread | None:
+    """Start the pool's ``jobs`` workers ahead of the first batch (in a background thread, so
+    a web page or a command goes on meanwhile); returns the thread, or None when done here."""
+    if jobs < 2:
+        return None
+
+    def start() -> None:
+        pool = get_pool(jobs)
+        pool.batches -= 1  # warming is not a batch
+        try:
+            pool.warm()
+        except Exception:
+            abort(pool)
+
+    if not background:
+        start()
+        return None
+    thread = threading.Thread(target=start, name="simsource-pool-warm-up", daemon=True)
+    thread.start()
+    return thread
+
+
+def abort(pool: WarmPool | None = None) -> None:
+    """Kill the pool (``pool`` if given and still the current one) after an error or Ctrl-C;
+    the next batch starts a new one."""
+    global _POOL
+    with _LOCK:
+        if _POOL is None or (pool is not None and pool is not _POOL):
+            return
+        dead, _POOL = _POOL, None
+    dead.kill()
+
+
+def shutdown() -> None:
+    """Shut the pool down cleanly (waits for running tasks; queued ones are cancelled)."""
+    global _POOL
+    with _LOCK:
+        pool, _POOL = _POOL, None
+    if pool is not None:
+        pool.shutdown(wait=True)
+

@@ -1,0 +1,51 @@
+"""Stand-ins for the model that tests pass to the engine as ``model="fake_models:NAME"``.
+
+Worker processes import this module by name (``tests/`` is on their path), so it stays light:
+numpy and the scenario type only, no pandas, pytest or hypothesis to import in every worker.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from simsource.scenario import Scenario
+
+
+@dataclass(frozen=True)
+class Record:
+    """What a stand-in returns for one replication (the shape of
+    :class:`simsource.model.ReplicationResult`)."""
+
+    kpis: dict[str, float]
+    timeseries: dict[str, list[float]] = field(default_factory=dict)
+    events: list[dict[str, object]] | None = None
+
+
+def fake_simulate(sc: Scenario, seed: int, replication: int) -> Record:
+    """N(10 + staff/10, 1) draws keyed by (seed, replication), and six months of series."""
+    rng = np.random.default_rng(np.random.SeedSequence(seed, spawn_key=(replication,)))
+    mean = 10 + sc.coordination.staff / 10
+    months = 6
+    return Record(
+        kpis={"innovations_per_year": float(rng.normal(mean, 1.0)),
+              "cost_total_msek_per_year": float(rng.normal(80, 0.5)),
+              "transition_finish_day": math.nan},
+        timeseries={"month": [float(m) for m in range(months)],
+                    "wip_project": [float(x) for x in rng.random(months)],
+                    "load_project": [0.5] * months})
+
+
+def pid_model(sc: Scenario, seed: int, replication: int) -> Record:
+    """Which process ran the replication."""
+    return Record({"pid": float(os.getpid()), "x": float(replication)})
+
+
+def failing_model(sc: Scenario, seed: int, replication: int) -> Record:
+    """Fails at replication 5."""
+    if replication == 5:
+        raise RuntimeError("model bug")
+    return pid_model(sc, seed, replication)

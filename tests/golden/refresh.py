@@ -1,0 +1,92 @@
+"""Golden backtests: every KPI of the shipped scenarios for a fixed seed and few replications.
+
+``tests/test_golden.py`` runs the shipped scenarios again and compares every number with
+``tests/golden/kpis.json`` (relative tolerance 1e-9), so an unintended change of the model's
+numbers — a refactoring that was meant to change nothing — fails the test suite.
+
+After a deliberate change of the model (or of a shipped scenario), refresh the file and commit
+it with the change::
+
+    make golden                      # or: python -m tests.golden.refresh
+
+and say in the commit why the numbers moved.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import math
+import sys
+from pathlib import Path
+from typing import Any
+
+from simsource.experiment.backend import make_backend
+from simsource.experiment.engine import Work, replications
+from simsource.scenario import load_scenario
+from simsource.scenario.loader import builtin_names
+
+PATH = Path(__file__).with_name("kpis.json")
+SEED = 2017
+REPLICATIONS = 2
+ID_COLUMNS = ("replication", "seed")
+
+
+def scenario_hash(name: str) -> str:
+    return hashlib.sha256(load_scenario(name).model_dump_json().encode()).hexdigest()[:16]
+
+
+def compute(names: list[str] | None = None, jobs: int = 2) -> dict[str, Any]:
+    """The golden record: per shipped scenario, its hash and every KPI of each replication."""
+    names = builtin_names() if names is None else names
+    works = [Work(load_scenario(n), SEED, range(REPLICATIONS)) for n in names]
+    backend = make_backend("local", jobs)
+    try:
+        results = replications(works, backend, chunk_size=1)
+    finally:
+        backend.close()
+    return {
+        "seed": SEED, "replications": REPLICATIONS,
+        "refresh": "python -m tests.golden.refresh (make golden)",
+        "scenarios": {
+            name: {"scenario_hash": scenario_hash(name),
+                   "kpis": [{k: v for k, v in row.items() if k not in ID_COLUMNS}
+                            for row in res.kpi_rows]}
+            for name, res in zip(names, results, strict=True)},
+    }
+
+
+def load() -> dict[str, Any]:
+    data: dict[str, Any] = json.loads(PATH.read_text(encoding="utf-8"))
+    return data
+
+
+def differences(expected: dict[str, float], got: dict[str, float],
+                rel: float = 1e-9) -> list[str]:
+    """KPIs whose values differ by more than ``rel`` (relative; NaN equals NaN), or that are
+    missing on either side."""
+    out = []
+    for k in sorted(set(expected) | set(got)):
+        if k not in got:
+            out.append(f"{k}: missing now (was {expected[k]!r})")
+        elif k not in expected:
+            out.append(f"{k}: new KPI ({got[k]!r})")
+        else:
+            a, b = float(expected[k]), float(got[k])
+            if not ((math.isnan(a) and math.isnan(b))
+                    or math.isclose(a, b, rel_tol=rel, abs_tol=1e-12)):
+                out.append(f"{k}: {a!r} -> {b!r}")
+    return out
+
+
+def main() -> int:
+    data = compute()
+    PATH.write_text(json.dumps(data, indent=1, sort_keys=False) + "\n", encoding="utf-8")
+    n = len(data["scenarios"])
+    print(f"wrote {PATH} ({n} scenarios x {REPLICATIONS} replications, seed {SEED})",
+          file=sys.stderr)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

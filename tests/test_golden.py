@@ -1,0 +1,47 @@
+"""Golden backtests: the shipped scenarios' KPIs for a fixed seed equal tests/golden/kpis.json.
+
+A failure after a deliberate change of the model or a shipped scenario: refresh the file with
+``make golden`` (``python -m tests.golden.refresh``) and commit it with the change.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from golden.refresh import compute, differences, load, scenario_hash
+
+from simsource.scenario.loader import builtin_names
+
+GOLDEN = load()
+HINT = "if the model changed on purpose: make golden (python -m tests.golden.refresh)"
+
+
+@pytest.fixture(scope="module")
+def now() -> dict[str, Any]:
+    return compute(sorted(GOLDEN["scenarios"]))["scenarios"]
+
+
+def test_every_shipped_scenario_has_golden_numbers() -> None:
+    assert sorted(GOLDEN["scenarios"]) == sorted(builtin_names()), HINT
+
+
+@pytest.mark.parametrize("name", sorted(GOLDEN["scenarios"]))
+def test_kpis_equal_the_golden_numbers(name: str, now: dict[str, Any]) -> None:
+    expected = GOLDEN["scenarios"][name]
+    got = now[name]
+    problems = [f"replication {i}: {d}"
+                for i, (a, b) in enumerate(zip(expected["kpis"], got["kpis"], strict=True))
+                for d in differences(a, b)]
+    if problems:
+        changed = "" if expected["scenario_hash"] == scenario_hash(name) else \
+            " (the resolved scenario changed too)"
+        pytest.fail(f"{name}{changed}: {len(problems)} differences, e.g.\n  "
+                    + "\n  ".join(problems[:8]) + f"\n{HINT}")
+
+
+def test_differences_see_a_change_beyond_the_tolerance() -> None:
+    assert differences({"a": 1.0, "b": float("nan")}, {"a": 1.0 + 1e-12, "b": float("nan")}) \
+        == []
+    assert differences({"a": 1.0}, {"a": 1.0 + 1e-8}) == ["a: 1.0 -> 1.00000001"]
+    assert differences({"a": 1.0}, {"c": 1.0}) == ["a: missing now (was 1.0)", "c: new KPI (1.0)"]
