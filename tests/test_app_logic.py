@@ -158,10 +158,10 @@ def test_uploaded_file_may_extend_a_builtin_and_errors_name_the_upload() -> None
 
 
 # ---- KPI cards ---------------------------------------------------------------------------------
-def _result(values: dict[str, list[float]], seed: int = 1) -> logic.BatchResult:
+def _result(values: dict[str, list[float]], seed: int = 1) -> runs.BatchResult:
     kpis = pd.DataFrame(values, index=pd.Index(range(len(next(iter(values.values())))),
                                                name="replication"))
-    return logic.BatchResult(seed=seed, n=len(kpis), kpis=kpis, timeseries=pd.DataFrame(),
+    return runs.BatchResult(seed=seed, n=len(kpis), kpis=kpis, timeseries=pd.DataFrame(),
                              events=[], seconds=0.0, warmup_days=220.0, horizon_days=660.0)
 
 

@@ -153,7 +153,7 @@ def test_teachers_expected_directions_hold(exercise: ex.Exercise,
     assert not failures, "\n".join(failures)
 
 
-def test_behind_the_cards_shows_the_mechanisms(batches: dict[str, logic.BatchResult]) -> None:
+def test_behind_the_cards_shows_the_mechanisms(batches: dict[str, runs.BatchResult]) -> None:
     table = cards.behind_table(batches["07-ladder-single"], batches["07-ladder-split"])
     rows = table.set_index("KPI")
     misrouted = rows.loc[cards.Card(catalogue.get("misrouted_share")).label]

@@ -8,7 +8,7 @@ from typing import Any
 
 import numpy as np
 import pytest
-from replicate import _shutdown_pool, replicate  # noqa: F401 (autouse fixture)
+from replicate import replicate
 
 from simsource import load_scenario
 from simsource.model import simulate

@@ -13,7 +13,7 @@ from typing import Any
 
 import numpy as np
 import pytest
-from replicate import _shutdown_pool, replicate  # noqa: F401 (autouse fixture)
+from replicate import replicate
 from scipy import stats
 
 from simsource import load_scenario
