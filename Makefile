@@ -6,7 +6,7 @@ BIN     = $(VENV)/bin
 N      ?= 100
 JOBS   ?= 2
 
-.PHONY: run test test-fast golden bench app clean lint typecheck lint-imports
+.PHONY: run test test-fast golden bench app clean lint typecheck lint-imports mutate
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -43,6 +43,16 @@ test-fast: $(VENV)/.installed-dev
 ## make golden: refresh tests/golden/kpis.json after a deliberate change of the model
 golden: $(VENV)/.installed-dev
 	$(BIN)/python -m tests.golden.refresh
+
+## make mutate: mutation testing (mutmut) of simsource/model/ against the fast model tests
+## ([tool.mutmut] in pyproject.toml). Resumable; MUTANTS='simsource.model.staffing*' picks a module.
+## The full model is several CPU-hours; the score is in mutants/mutmut-cicd-stats.json.
+MUTANTS ?=
+mutate: $(VENV)/.installed-dev
+	$(BIN)/python -m pip install --quiet -e ".[mutate]"
+	$(BIN)/mutmut run --max-children $(JOBS) $(MUTANTS)
+	$(BIN)/mutmut export-cicd-stats
+	$(BIN)/python -c "import json; d = json.load(open('mutants/mutmut-cicd-stats.json')); print('mutation score:', d)"
 
 lint-imports: $(VENV)/.installed-dev
 	$(BIN)/lint-imports
