@@ -129,6 +129,9 @@ def incident(w: World, inc: Incident) -> Generator[simpy.Event, Any, None]:
     else:
         bounces = 0
     rec.incident_owned(env.now, inc.id, bounces)
+    if rec.events is not None:
+        rec.trace(env.now, "incident", inc.id, "owned", inc.area,
+                  f"after {env.now - inc.t0:.1f} days, {bounces} bounces", owner)
     if env.now - inc.t0 > ops.between_chairs_after_days or bounces > ops.between_chairs_bounces:
         rec.trace(env.now, "incident", inc.id, "between chairs", inc.area,
                   f"unowned {env.now - inc.t0:.1f} days, {bounces} bounces", owner)
