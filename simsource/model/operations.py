@@ -64,6 +64,7 @@ def plain_incident(w: World, iid: int, area: str, sup: SupplierActor, effort: fl
     rec.open_incidents[iid] = t0
     if rec.events is not None:
         rec.trace(t0, "incident", iid, "arrives", area, f"effort {effort:.5f} days", sup.name)
+        rec.trace(t0, "incident", iid, "owned", area, "at once", sup.name)
     staff = sup.staff
     yield staff.request(SUP_INCIDENT)
     now = env.now
