@@ -138,3 +138,57 @@ def test_page_runs_in_headless_chromium(server: str) -> None:
         finally:
             browser.close()
     assert outside == [], f"the page fetched from outside: {outside[:3]}"
+
+
+WATCH_SCREENSHOT = ROOT / "docs" / "figures" / "watch.png"
+CLOCK = "() => Array.from(document.querySelectorAll('text')).map(e => e.textContent || '')" \
+        ".find(t => t.startsWith('Working day ') && t.includes(' · year ')) || ''"
+
+
+def test_watch_tab_replays_both_settings_and_play_moves_the_clock(server: str) -> None:
+    """The Watch tab shows the baseline and the current setting on one clock; pressing Play
+    advances it. Prints the time from the click to the first frame (docs/performance.md)."""
+    sync_api = pytest.importorskip("playwright.sync_api")
+    outside: list[str] = []
+    with sync_api.sync_playwright() as pw:
+        browser = pw.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
+        try:
+            page = browser.new_page(viewport={"width": 1600, "height": 1400})
+            page.on("request", lambda r: outside.append(str(r.url))
+                    if urlparse(str(r.url)).hostname not in (None, "127.0.0.1", "localhost")
+                    and str(r.url).startswith(("http", "ws")) else None)
+            page.goto(server, wait_until="domcontentloaded")
+            page.get_by_role("button", name="Run", exact=True).wait_for(timeout=90_000)
+            staff = page.get_by_role("spinbutton", name="Coordinators (staff)")
+            staff.fill("24")
+            staff.press("Enter")
+            page.get_by_text("Changes from the baseline (1)").wait_for(timeout=30_000)
+            page.get_by_role("tab", name="Watch").click()
+            year = page.get_by_role("slider", name="Simulated year to watch")
+            year.focus()
+            year.press("End")                                   # the last simulated year
+            page.wait_for_timeout(1500)
+            show = page.get_by_role("button", name="Show the replay")
+            t0 = time.monotonic()
+            show.click()
+            page.wait_for_function(f"() => ({CLOCK})().startsWith('Working day ')",
+                                   timeout=120_000)
+            first_frame = time.monotonic() - t0
+            print(f"\nWatch: first frame {first_frame:.2f} s after the click")
+            text = page.locator("[data-testid=stMain]").inner_text()
+            assert "Baseline:" in text
+            assert "Current:" in text
+            assert "24" in text
+            start = page.evaluate(CLOCK)
+            page.locator("g.updatemenu-button", has_text="2×").first.click()
+            page.wait_for_function(f"() => ({CLOCK})() !== {start!r}", timeout=30_000)
+            page.wait_for_timeout(6000)
+            page.locator("g.updatemenu-button", has_text="Pause").first.click()
+            page.wait_for_timeout(1000)
+            assert page.evaluate(CLOCK) != start
+            if os.environ.get("SIMSOURCE_UPDATE_SCREENSHOT") == "1":
+                chart = page.locator("[data-testid=stPlotlyChart]").first
+                chart.screenshot(path=str(WATCH_SCREENSHOT))
+        finally:
+            browser.close()
+    assert outside == [], f"the page fetched from outside: {outside[:3]}"

@@ -87,7 +87,9 @@ def test_an_idea_walks_the_funnel_in_order(quiet: tuple[Scenario, pd.DataFrame])
     xs = [float(f.data[0].x[list(f.data[0].ids).index(eid)]) for f in fig.frames
           if f.data[0].ids is not None and eid in list(f.data[0].ids)]
     columns = [int((x - 30) // 190) for x in xs]      # the funnel's five columns
-    assert columns == sorted(columns) and columns[-1] == 4 and len(set(columns)) >= 4
+    assert columns == sorted(columns)
+    assert columns[-1] == 4
+    assert len(set(columns)) >= 4
 
 
 def test_red_dots_add_up_to_the_between_chairs_kpi() -> None:
@@ -124,7 +126,8 @@ def test_desks_follow_the_log_preemption_and_the_staffing_plan() -> None:
                     ["free", "project", "not staffed"], ["free", "project", "free"],
                     ["free", "project", "governance"]]
     ops, inn, free = dk.desk_counts(states)
-    assert list(ops) == [0, 0, 1, 0, 0, 0, 1] and list(inn) == [0, 1, 0, 0, 1, 1, 1]
+    assert list(ops) == [0, 0, 1, 0, 0, 0, 1]
+    assert list(inn) == [0, 1, 0, 0, 1, 1, 1]
     assert list(free) == [2, 1, 1, 2, 1, 2, 1]
 
 
@@ -136,7 +139,8 @@ def test_two_settings_share_one_clock(quiet: tuple[Scenario, pd.DataFrame]) -> N
     desks = fig.frames[0].data[len(DOTS) + 1]
     assert len(desks.x) == dk.desk_count(sc) + dk.desk_count(other)
     clock = fig.frames[3].data[-1].text
-    assert clock[0].startswith("<b>Working day 15</b>") and len(clock) == 1 + 2 * 2
+    assert clock[0].startswith("<b>Working day 15</b>")
+    assert len(clock) == 1 + 2 * 2
     assert [c["label"] for c in fig.layout.updatemenus[0].buttons] == ["▶ Play", "Pause"]
     assert len(fig.layout.sliders[0].steps) == len(fig.frames)
 
@@ -148,7 +152,8 @@ def test_the_page_is_self_contained(quiet: tuple[Scenario, pd.DataFrame]) -> Non
     assert re.search(r"<script[^>]*\bsrc\s*=", page, re.IGNORECASE) is None
     assert re.search(r"<link[^>]*\bhref\s*=", page, re.IGNORECASE) is None
     assert re.search(r"@import\s+url", page, re.IGNORECASE) is None
-    assert "Plotly.newPlot" in page and len(page) > 3_000_000        # plotly.js inlined
+    assert "Plotly.newPlot" in page
+    assert len(page) > 3_000_000
 
 
 def test_simsource_animate_writes_the_replay(tmp_path: Path, runner: CliRunner) -> None:
@@ -156,9 +161,11 @@ def test_simsource_animate_writes_the_replay(tmp_path: Path, runner: CliRunner) 
     args = ["animate", "nacka-multi-10", "--years", "0.2", "--step", "4", "-o", str(out)]
     res = runner.invoke(main, args)
     assert res.exit_code == 0, res.output
-    assert "wrote" in res.output and "12 frames" in res.output          # days 0, 4, … 44
+    assert "wrote" in res.output
+    assert "12 frames" in res.output
     page = out.read_text(encoding="utf-8")
-    assert GENERATOR in page and "nacka-multi-10" in page
+    assert GENERATOR in page
+    assert "nacka-multi-10" in page
     assert runner.invoke(main, args).exit_code == 0          # its own file: replaced
 
 
@@ -167,11 +174,14 @@ def test_animate_refuses_bad_input_and_files_of_the_user(tmp_path: Path,
     mine = tmp_path / "slides.html"
     mine.write_text("<html>my slides</html>", encoding="utf-8")
     res = runner.invoke(main, ["animate", "nacka-multi-10", "--years", "0.1", "-o", str(mine)])
-    assert res.exit_code == 2 and "was not written by simsource" in res.output
+    assert res.exit_code == 2
+    assert "was not written by simsource" in res.output
     assert mine.read_text(encoding="utf-8") == "<html>my slides</html>"
     res = runner.invoke(main, ["animate", "nacka-multi-10", "-o", str(tmp_path / "r.png")])
-    assert res.exit_code == 2 and "use a .html or .htm file name" in res.output
+    assert res.exit_code == 2
+    assert "use a .html or .htm file name" in res.output
     res = runner.invoke(main, ["animate", "nacka-multi-10", "--years", "10", "--step", "1",
                                "-o", str(tmp_path / "r.html")])
-    assert res.exit_code == 2 and "raise --step" in res.output
+    assert res.exit_code == 2
+    assert "raise --step" in res.output
     assert sorted(p.name for p in tmp_path.iterdir()) == ["slides.html"]

@@ -41,16 +41,19 @@ def test_the_log_has_the_documented_columns_and_kinds(traced: tuple[pd.DataFrame
                                                       ) -> None:
     log, _ = traced
     assert list(log.columns) == list(COLUMNS)
-    assert str(log["time"].dtype) == "float64" and str(log["id"].dtype) == "int64"
+    assert str(log["time"].dtype) == "float64"
+    assert str(log["id"].dtype) == "int64"
     assert str(log["slot"].dtype) == "Int64"
     assert set(log["kind"]) == {"idea", "incident", "coordinator", "supplier"}
     assert log["time"].is_monotonic_increasing
     desks = log[log["kind"] == "coordinator"]
-    assert desks["slot"].notna().all() and (desks["slot"] == desks["id"]).all()
+    assert desks["slot"].notna().all()
+    assert (desks["slot"] == desks["id"]).all()
     assert set(desks["event"]) == {"start", "stop"}
     assert log.loc[log["kind"] == "incident", "slot"].isna().all()
     starts = log[log["event"].str.startswith("starts ")]
-    assert len(starts) > 0 and starts["slot"].notna().all()   # an idea's desk
+    assert len(starts) > 0
+    assert starts["slot"].notna().all()
 
 
 def test_row_counts_match_the_kpis(two_years: Scenario,
@@ -69,7 +72,8 @@ def test_row_counts_match_the_kpis(two_years: Scenario,
     # every incident is taken by its owner at most once, and resolved at most once
     for event in ("owned", "resolved"):
         rows = incidents[incidents["event"] == event]
-        assert rows["id"].is_unique and set(rows["id"]) <= set(arrivals["id"])
+        assert rows["id"].is_unique
+        assert set(rows["id"]) <= set(arrivals["id"])
     suppliers = log[log["kind"] == "supplier"]
     assert len(suppliers) == len(two_years.suppliers) * math.ceil(two_years.scenario.years)
 
@@ -88,7 +92,8 @@ def test_a_shorter_run_logs_the_start_of_a_longer_one(two_years: Scenario) -> No
     one = load_scenario("nacka-multi-10", {"scenario.years": 1.0, "scenario.warmup_years": 0.0})
     short = simulate_full(one, seed=SEED, replication=1, trace=True).events
     long = simulate_full(two_years, seed=SEED, replication=1, trace=True).events
-    assert short is not None and long is not None
+    assert short is not None
+    assert long is not None
     assert long[:len(short)] == short
     assert float(long[len(short)]["time"]) >= one.horizon_days - 0.001
 
@@ -112,7 +117,8 @@ def test_simsource_trace_writes_the_documented_log(tmp_path: Path, runner: CliRu
     pd.testing.assert_frame_equal(frame, events_frame(expected))
     assert (meta["scenario"], meta["seed"], meta["replication"]) == ("nacka-multi-10", 5, 2)
     plain = pd.read_parquet(out)                     # what an analyst loads
-    assert list(plain.columns) == list(COLUMNS) and len(plain) == len(expected)
+    assert list(plain.columns) == list(COLUMNS)
+    assert len(plain) == len(expected)
     assert META_KEY in (pq.read_schema(out).metadata or {})
     again = runner.invoke(main, args)                # its own file: replaced
     assert again.exit_code == 0, again.output
@@ -141,7 +147,9 @@ def test_bad_input_is_one_line_and_exit_2(tmp_path: Path, runner: CliRunner, arg
     res = runner.invoke(main, ["trace", *args, "--out", str(out)])
     assert res.exit_code == 2, res.output
     lines = res.output.strip().splitlines()
-    assert len(lines) == 1 and lines[0].startswith("error: ") and says in lines[0], lines
+    assert len(lines) == 1, lines
+    assert lines[0].startswith("error: "), lines
+    assert says in lines[0], lines
     assert not out.exists()
 
 

@@ -78,12 +78,12 @@ def show_watch(base_sc: Scenario, cur_sc: Scenario, base_label: str, cur_label: 
     year = left.select_slider("Simulated year to watch", watch.years(cur_sc), key="watch_year",
                               help="Year 1 starts from an empty organisation; later years show "
                                    "the queues that have built up.")
-    clicked = right.button("Show the replay", key="watch", type="primary")
-    shown = st.session_state.get("watch")
+    clicked = right.button("Show the replay", key="watch_show", type="primary")
+    shown = st.session_state.get("watch_replay")
     if clicked:
         with st.spinner("Replaying …"):
             built = watch.build_watch(base_sc, cur_sc, base_label, cur_label, seed, int(year))
-        shown = st.session_state["watch"] = {"key": (key, int(year)), "watch": built}
+        shown = st.session_state["watch_replay"] = {"key": (key, int(year)), "watch": built}
     if shown is None:
         st.info("Press **Show the replay** to watch the baseline and the current setting.")
         return

@@ -22,6 +22,7 @@ so that two replications can share one animation and one clock.
 from __future__ import annotations
 
 import math
+
 import numpy as np
 import pandas as pd
 

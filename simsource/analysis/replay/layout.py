@@ -29,7 +29,7 @@ TITLE_Y, COUNTS_Y = 1000.0, (965.0, 940.0)
 FUNNEL_TOP, FUNNEL_BOTTOM = 910.0, 540.0
 STAGE_Y, UPPER_Y, LOWER_Y = 885.0, 720.0, 585.0
 INCIDENTS_TOP, INCIDENTS_BOTTOM = 520.0, 250.0
-SUPPLIER_Y, OPEN_Y, CHAIRS_Y = 495.0, 400.0, 290.0
+INCIDENTS_TITLE_Y, SUPPLIER_Y, OPEN_Y, CHAIRS_Y = 500.0, 470.0, 390.0, 290.0
 DESKS_TOP, DESKS_BOTTOM = 235.0, 15.0
 DESKS_LABEL_Y, DESK_ROW0_Y, DESK_ROW_GAP = 215.0, 180.0, 40.0
 
@@ -38,9 +38,9 @@ DESKS_LABEL_Y, DESK_ROW0_Y, DESK_ROW_GAP = 215.0, 180.0, 40.0
 FUNNEL: tuple[tuple[str, tuple[str, str, str] | None, tuple[str, str, str] | None], ...] = (
     ("Screening", ("screening-wait", "waiting", "waiting"),
      ("screening-work", "begun (or paused)", "work")),
-    ("Matching", ("matching-wait", "waiting (and hand-offs)", "waiting"),
+    ("Matching", ("matching-wait", "waiting", "waiting"),
      ("matching-work", "begun (or paused)", "work")),
-    ("Decision", ("decision", "change requests, meeting, budget", "waiting"), None),
+    ("Decision", ("decision", "awaiting decision", "waiting"), None),
     ("Project", None, ("project", "in the project", "waiting")),
     ("Outcome", ("implemented", "implemented", "work"), ("dropped", "dropped", "work")),
 )
@@ -105,11 +105,12 @@ def panel_layout(panel: int, suppliers: list[str], desks: int, gap: int) -> Pane
             positions.append({"event": name, "x": right, "y": y, "label": text})
             caps[name] = CAPS[cap]
             labels.append(Label(right - pitch / 2 + 10, y - 22, text, 11, "#555555"))
+    labels.append(Label(x0 + 500, INCIDENTS_TITLE_Y, "<b>Incidents</b> at each supplier", 13))
     spitch = 940.0 / max(1, len(suppliers))
     for i, sup in enumerate(suppliers):
         right = x0 + 30 + i * spitch + min(spitch, WRAP * gap + 20) - 10
         centre = right - WRAP * gap / 2
-        labels.append(Label(centre, SUPPLIER_Y, f"<b>Incidents at {sup}</b>", 13))
+        labels.append(Label(centre, SUPPLIER_Y, f"<b>{sup}</b>", 13))
         for chairs, y, cap, text, colour in ((False, OPEN_Y, "open", "open", "#555555"),
                                              (True, CHAIRS_Y, "chairs", "between chairs",
                                               "#c0392b")):
