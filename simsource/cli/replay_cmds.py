@@ -34,7 +34,7 @@ def _scenario(name: str, sets: tuple[str, ...], max_events: float | None,
     from simsource.experiment.limits import check_workloads
     from simsource.scenario import with_overrides
 
-    sc = load_with_sets(name, sets)
+    sc: Scenario = load_with_sets(name, sets)
     if years is not None:
         # the replay starts from an empty organisation at day 0; the warm-up only decides where
         # KPIs are measured and does not change what happens (the log is the same either way)

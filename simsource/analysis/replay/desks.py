@@ -15,6 +15,7 @@ requests, work out in the business), coloured by that work — hence this module
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import cast
 
 import numpy as np
 import pandas as pd
@@ -73,17 +74,19 @@ def _steps(rows: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:
     return np.asarray(times), np.asarray(codes)
 
 
-def desk_states(log: pd.DataFrame, sc: Scenario, times: Sequence[float]) -> np.ndarray:
+def desk_states(log: pd.DataFrame, sc: Scenario,
+                times: Sequence[float] | np.ndarray) -> np.ndarray:
     """State code of every desk (columns) at every frame time (rows)."""
     t = np.asarray(times, dtype=float)
     n = desk_count(sc)
     out = np.full((len(t), n), FREE, dtype=np.int64)
     rows = log[log["kind"] == "coordinator"]
-    for slot, desk in rows.groupby("id", sort=True):
-        if not 0 <= int(slot) < n:
+    for key, desk in rows.groupby("id", sort=True):
+        slot = int(cast("float", key))
+        if not 0 <= slot < n:
             continue
         st, codes = _steps(desk)
-        out[:, int(slot)] = codes[np.searchsorted(st, t, side="right") - 1]
+        out[:, slot] = codes[np.searchsorted(st, t, side="right") - 1]
     cap = capacity_at(sc, t)
     absent = (np.arange(n)[None, :] >= cap[:, None]) & (out == FREE)
     out[absent] = ABSENT

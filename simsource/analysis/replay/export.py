@@ -18,7 +18,7 @@ GENERATOR = '<meta name="generator" content="simsource animate">'
 
 def replay_html(fig: go.Figure, title: str) -> str:
     """A complete HTML page of ``fig`` with plotly.js inlined and simsource's mark."""
-    page = pio.to_html(fig, include_plotlyjs=True, full_html=True, auto_play=False,
+    page: str = pio.to_html(fig, include_plotlyjs=True, full_html=True, auto_play=False,
                        config={"displaylogo": False, "responsive": True}, validate=False)
     head = f"<head>{GENERATOR}<title>{html.escape(title)}</title>"
     return page.replace("<head>", head, 1)

@@ -68,7 +68,7 @@ def _in_window(steps: pd.DataFrame, start: float, end: float, step: int) -> pd.D
     left = t.where(steps["event"] == "depart").groupby(eid).transform("max").fillna(np.inf)
     first_frame = start + np.ceil(np.maximum(arrived - start, 0) / step) * step
     keep = (first_frame <= np.minimum(left, end)) & (t <= end)
-    return steps[keep.to_numpy()]
+    return steps[np.asarray(keep)]
 
 
 @contextlib.contextmanager
@@ -221,7 +221,8 @@ def build_replay(panels: Sequence[Panel], start: float, end: float, step: int = 
                             for _ in (0, 1)]
     text_y = [layout.HEIGHT - 15] + [y for _ in panels for y in layout.COUNTS_Y]
     days = panels[0].scenario.scenario.working_days_per_year
-    frames, names = [], []
+    frames: list[dict[str, Any]] = []
+    names: list[str] = []
     for k, t in enumerate(times):
         dot_traces = _dots(by_frame[k])
         codes = np.concatenate([s[k] for s in states])
