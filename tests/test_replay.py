@@ -185,3 +185,22 @@ def test_animate_refuses_bad_input_and_files_of_the_user(tmp_path: Path,
     assert res.exit_code == 2
     assert "raise --step" in res.output
     assert sorted(p.name for p in tmp_path.iterdir()) == ["slides.html"]
+
+
+def test_worksheets_have_a_watch_step_that_runs() -> None:
+    """At least two worksheets send the class to the Watch tab, between what to observe and the
+    prediction, with a `simsource animate` command whose scenario file exists."""
+    from simsource.app import exercises as ex
+
+    watched = [e for e in ex.list_exercises() if "## Watch it happen" in e.student_text]
+    assert len(watched) >= 2
+    for e in watched:
+        text = e.student_text
+        assert text.index("## What to observe") < text.index("## Watch it happen") \
+            < text.index("## Your prediction"), e.worksheet.name
+        step = text.split("## Watch it happen", 1)[1].split("## ", 1)[0]
+        assert "**Watch**" in step, e.worksheet.name
+        commands = re.findall(r"`simsource animate (\S+)", step.replace("\n", " "))
+        assert commands, e.worksheet.name
+        for path in commands:
+            assert (Path(__file__).resolve().parents[1] / path).is_file(), path

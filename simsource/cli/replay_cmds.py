@@ -82,8 +82,12 @@ def trace_cmd(scenario: str, sets: tuple[str, ...], seed: int, replication: int,
     write_trace(out, events_frame(events), trace_meta(sc, seed, replication,
                                                       command_line(cli=True)))
     click.echo(f"wrote {out}: {len(events):,} events ({_counts(events)}) of {sc.name}, seed "
-               f"{seed}, replication {replication}, {sc.scenario.years:g} years, in "
+               f"{seed}, replication {replication}, {_years(sc.scenario.years)}, in "
                f"{time.perf_counter() - t0:.1f} s")
+
+
+def _years(years: float) -> str:
+    return f"{years:g} year" + ("" if years == 1 else "s")
 
 
 @click.command("animate")
@@ -135,6 +139,6 @@ def animate_cmd(scenario: str, sets: tuple[str, ...], seed: int, replication: in
     fig = build_replay([Panel(label, log, sc)], 0, end, step)
     write_replay(output, fig, f"simsource replay: {sc.name}")
     click.echo(f"wrote {output}: {frames} frames, one every {step} working day"
-               f"{'s' if step > 1 else ''} over {years:g} year{'s' if years != 1 else ''} of "
+               f"{'s' if step > 1 else ''} over {_years(years)} of "
                f"{sc.name} (seed {seed}, replication {replication}), in "
                f"{time.perf_counter() - t0:.1f} s; open it in a browser and press Play")
