@@ -7,10 +7,11 @@ frame (who is present, ranked by arrival at their place, at most a cap per place
 :data:`~simsource.analysis.replay.layout.WRAP` growing to the left of their front and upwards).
 
 The figure itself is built here rather than by vidigi's ``generate_animation``, for what that
-cannot do: its plotly-express figure takes about 2 s for 45 frames and 12 s for 220 (measured on
-the project's 2-core machine, docs/performance.md), beyond the teaching page's 3-second budget;
-and the replay needs a desk row coloured by the kind of work (:mod:`.desks`), running counts,
-a clock, play, pause and speed controls (:mod:`.controls`) and two replications on one clock.
+cannot do: the replay needs a desk row coloured by the kind of work (:mod:`.desks`), running
+counts, a clock, play, pause and speed controls (:mod:`.controls`) and two replications on one
+clock. It is also cheaper: on the same snapshots ``generate_animation`` (plotly express) takes
+about 1.5 times the CPU time of this figure step (benchmarks/replay_latency.py,
+docs/performance.md); its ``go`` backend took 24 s of CPU for 45 frames (measured once).
 Every frame carries the same six traces — three kinds of dots, "+ n more" labels, desks, clock
 and counts — and the labels and legend are static traces, so frames animate without a redraw.
 """
