@@ -5,6 +5,7 @@ test_replay_e2e.py)."""
 
 from __future__ import annotations
 
+import json
 import re
 from pathlib import Path
 
@@ -204,3 +205,21 @@ def test_worksheets_have_a_watch_step_that_runs() -> None:
         assert commands, e.worksheet.name
         for path in commands:
             assert (Path(__file__).resolve().parents[1] / path).is_file(), path
+
+
+def test_the_watch_tab_shows_the_same_year_from_the_cache_or_a_shorter_run() -> None:
+    """A setting not run yet is simulated up to the end of the year watched only; the replay is
+    the one the cached full replication gives (the page's Results tab ran it)."""
+    from simsource.app import runs, watch
+
+    base = load_scenario("nacka-multi-10", {"scenario.years": 2.0, "scenario.warmup_years": 1.0})
+    cur = load_scenario("nacka-multi-10", {"scenario.years": 2.0, "scenario.warmup_years": 1.0,
+                                           "coordination.staff": 24})
+    fresh = watch.build_watch(base, cur, "b", "c", 3, 1, cache=runs.ReplicationCache())
+    cache = runs.ReplicationCache()
+    runs.run_settings([base, cur], 3, 1, cache=cache)
+    cached = watch.build_watch(base, cur, "b", "c", 3, 1, cache=cache)
+    assert len(fresh.figure.frames) == 45
+    a, b = json.loads(fresh.figure.to_json()), json.loads(cached.figure.to_json())
+    assert a["frames"] == b["frames"]
+    assert a["data"] == b["data"]
