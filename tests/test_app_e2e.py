@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import re
 import signal
 import socket
 import subprocess
@@ -170,8 +171,10 @@ def test_watch_tab_replays_both_settings_and_play_moves_the_clock(server: str) -
             page.wait_for_function(f"() => ({CLOCK})().startsWith('Working day 0 ')",
                                    timeout=120_000)
             first_frame = time.monotonic() - t0
-            print(f"\nWatch: first frame of year 1 {first_frame:.2f} s after the click")
             text = page.locator("[data-testid=stMain]").inner_text()
+            ready = re.search(r"ready after ([0-9.]+) s", text)
+            print(f"\nWatch: first frame of year 1 {first_frame:.2f} s after the click "
+                  f"(replay built in {ready.group(1) if ready else '?'} s)")
             assert "Baseline:" in text
             assert "Current:" in text
             year = page.get_by_role("slider", name="Simulated year to watch")
