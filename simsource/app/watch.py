@@ -4,8 +4,8 @@ Both replays are replication 0 of their setting with the page's seed — the rep
 event log the page keeps (:func:`simsource.app.runs.run_settings` traces it), so the same random
 numbers drive both. A setting already run comes from the cache; one not run yet is simulated up
 to the end of the year watched only. One year at a time, one frame per working week
-(:data:`STEP_DAYS`): the replay of a simulated year is ready within the page's 3-second budget
-for a first frame (docs/performance.md).
+(:data:`STEP_DAYS`): the replay of a simulated year takes about a second of CPU time to build,
+for the page's 3-second budget for a first frame (docs/performance.md, *The replay*).
 """
 
 from __future__ import annotations
