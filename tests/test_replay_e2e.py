@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
-from test_app_e2e import CHROMIUM, CHROMIUM_ARGS
+from test_app_e2e import CHROMIUM, CHROMIUM_ARGS, CLOCK
 
 from simsource.cli import main
 
@@ -20,10 +20,6 @@ pytestmark = [
                        reason="headless Chromium not found at /usr/bin/chromium (install the "
                               "Debian packages chromium and chromium-driver; .ci/run does)"),
 ]
-
-CLOCK = "() => Array.from(document.querySelectorAll('text')).map(e => e.textContent || '')" \
-        ".find(t => t.startsWith('Working day ') && t.includes(' · year ')) || ''"
-
 
 def test_the_replay_file_plays_in_headless_chromium(tmp_path: Path, runner: CliRunner) -> None:
     sync_api = pytest.importorskip("playwright.sync_api")
