@@ -95,7 +95,8 @@ def test_more_coordinators_on_nacka_multi_10_give_more_innovations() -> None:
     assert len(at.image) == 4                          # funnel, load, costs, ambition map
 
     # the story of one idea, from the event log
-    story = " ".join(m.value for m in at.tabs[1].markdown)
+    [tab] = [t for t in at.tabs if t.label == "What happened to one idea"]
+    story = " ".join(m.value for m in tab.markdown)
     assert "a new idea from" in story
     assert "In all:" in story
     # export: the file command and the exact --set command
@@ -201,3 +202,23 @@ def test_a_run_shows_its_first_result_time_and_the_cards() -> None:
     assert 0 < res["first_s"] <= res["seconds"]       # the page timed its first partial result
     assert any(c.value.startswith("Last run: first result after ") for c in at.caption)
     assert len(at.metric) == 8
+
+
+def test_watch_tab_replays_the_baseline_and_the_current_setting() -> None:
+    """The Watch tab builds the side-by-side replay of the chosen year on request, and says so
+    when the controls changed since."""
+    at = _app()
+    at.number_input(key="c_staff").set_value(24).run()
+    [tab] = [t for t in at.tabs if t.label == "Watch"]
+    assert any("Show the replay" in m.value for m in tab.info)
+    at.button(key="watch_show").click().run()
+    assert not at.exception, at.exception
+    shown = at.session_state["watch_replay"]["watch"]
+    assert shown.year == 1
+    titles = " ".join(str(a.text) for a in shown.figure.layout.annotations) + " ".join(
+        str(t) for tr in shown.figure.data for t in (tr.text if isinstance(tr.text, tuple)
+                                                    else [tr.text]))
+    assert "Baseline:" in titles
+    assert "staff=24" in titles
+    at.number_input(key="c_staff").set_value(16).run()
+    assert any("changed since this replay" in w.value for w in at.warning)

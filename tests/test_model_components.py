@@ -187,7 +187,7 @@ def _job(env: simpy.Environment, pool: StaffedPool, log: list[Any], name: str, a
         yield env.timeout(at)
         kind = "ops" if prio < 3 else "inn"
         yield from pool.work(effort, prio, kind, preempt=preempt,
-                             on_start=lambda w: log.append((name, "start", env.now)))
+                             on_start=lambda w, s: log.append((name, "start", env.now)))
         log.append((name, "end", env.now))
     env.process(proc())
 

@@ -5,7 +5,8 @@ the internet. All logic lives in :mod:`simsource.app.logic` (scenario from contr
 :mod:`simsource.app.runs` (CRN batches on the experiment engine's warm pool, partial results
 as replications finish), :mod:`simsource.app.cards` (KPI cards, overload warning),
 :mod:`simsource.app.export`,
-:mod:`simsource.app.story` (one idea's story), :mod:`simsource.app.figures` and
+:mod:`simsource.app.story` (one idea's story), :mod:`simsource.app.watch` (the replay),
+:mod:`simsource.app.figures` and
 :mod:`simsource.app.exercises`; this script lays out the sidebar and the page, and
 :mod:`simsource.app.views` the result tabs.
 """
@@ -303,7 +304,7 @@ def main() -> None:
     run_key = (logic.setting_key(base_sc), logic.setting_key(current), seed, n)
     clicked = st.button("Run", type="primary", key="run")
     res = ss.get("results")
-    tabs = st.tabs(["Results", "What happened to one idea", "Export", "Exercise pack"])
+    tabs = st.tabs(["Results", "Watch", "What happened to one idea", "Export", "Exercise pack"])
     with tabs[0]:
         if clicked:
             run_live(run_key, current, base_label, cur_label)
@@ -325,14 +326,16 @@ def main() -> None:
             views.show_cards(b, c)
             views.show_charts(b, c, res["base_label"], res["cur_label"])
     with tabs[1]:
+        views.show_watch(base_sc, current, base_label, cur_label, seed, run_key)
+    with tabs[2]:
         if res is None:
             st.info("Press **Run** first.")
         else:
             views.show_story(res["cur"], res["base"], Scenario.model_validate_json(res["cur_json"]))
-    with tabs[2]:
+    with tabs[3]:
         views.show_export(current, base_sc, built, base_ref,
                           base.name if not pinned else base_name, seed, n)
-    with tabs[3]:
+    with tabs[4]:
         views.show_exercises()
 
 

@@ -7,7 +7,7 @@ from typing import Literal
 
 import streamlit as st
 
-from simsource.app import cards, exercises, export, figures, logic, runs, story
+from simsource.app import cards, exercises, export, figures, logic, runs, story, watch
 from simsource.formatting import MINUS
 from simsource.scenario import Scenario
 
@@ -56,6 +56,46 @@ def show_charts(base: runs.BatchResult, cur: runs.BatchResult, bl: str, cl: str)
         with columns[i % 2]:
             st.pyplot(draw(base, cur, bl, cl), clear_figure=True)
             st.caption(text)
+
+
+WATCH_HELP = (
+    "Replication 0 of the **baseline** (left) and the **current setting** (right), with the "
+    "same random numbers, on one clock; one frame per working week. Dark blue dots are ideas: "
+    "they wait in front of each stage of the funnel, are worked on, and end implemented or "
+    "dropped. Grey dots are open incidents at the supplier that owns them; red ones have "
+    "fallen between chairs (no owner for too long, or bounced too often). Each square is a "
+    "coordinator's desk, coloured by what that person is doing: warm colours are operations "
+    "work (triage, governance, change requests, hand-offs), cool colours innovation work "
+    "(projects, matching, screening, out in the business). Press **Play**; ½× to 4× set the "
+    "speed.")
+
+
+def show_watch(base_sc: Scenario, cur_sc: Scenario, base_label: str, cur_label: str,
+               seed: int, key: tuple[str, str, int, int]) -> None:
+    """The replay of one simulated year, built when the teacher asks for it."""
+    st.markdown(WATCH_HELP)
+    left, right = st.columns([3, 1])
+    year = left.select_slider("Simulated year to watch", watch.years(cur_sc), key="watch_year",
+                              help="Year 1 starts from an empty organisation; later years show "
+                                   "the queues that have built up.")
+    clicked = right.button("Show the replay", key="watch_show", type="primary")
+    shown = st.session_state.get("watch_replay")
+    if clicked:
+        with st.spinner("Replaying …"):
+            built = watch.build_watch(base_sc, cur_sc, base_label, cur_label, seed, int(year))
+        shown = st.session_state["watch_replay"] = {"key": (key, int(year)), "watch": built}
+    if shown is None:
+        st.info("Press **Show the replay** to watch the baseline and the current setting.")
+        return
+    w: watch.Watch = shown["watch"]
+    if shown["key"] != (key, int(year)):
+        st.warning("The controls or the year changed since this replay was made — press "
+                   "**Show the replay** to update.")
+    st.caption(f"Year {w.year}, ready after {w.seconds:.1f} s. To show it without the page, "
+               "download the setting on the Export tab and run `simsource animate FILE.toml "
+               f"--years {w.year} -o replay.html` (a self-contained HTML file).")
+    st.plotly_chart(w.figure, theme=None, width="stretch", key="watch_chart",
+                    config={"displaylogo": False})
 
 
 def show_story(cur: runs.BatchResult, base: runs.BatchResult, sc: Scenario) -> None:

@@ -74,6 +74,14 @@ COMMANDS: dict[str, Lazy] = {
                      "replication is checked."),
     "show": Lazy("simsource.cli.scenario_cmds:show_cmd",
                  "Print the fully resolved scenario as TOML, every default filled in."),
+    "trace": Lazy("simsource.cli.replay_cmds:trace_cmd",
+                  "Write one replication's event log: one row per event (time, entity kind and "
+                  "id, event, stage, resource and desk), the log of `simulate(..., "
+                  "trace=True)`."),
+    "animate": Lazy("simsource.cli.replay_cmds:animate_cmd",
+                    "Write an animated replay of one replication as a self-contained HTML page: "
+                    "ideas moving through the funnel, incidents at each supplier, the "
+                    "coordinators' desks, with a clock, play, pause and speed controls."),
     "app": Lazy("simsource.cli.app_cmds:app_cmd",
                 "Start the teaching what-if page (Streamlit) on http://HOST:PORT; Ctrl-C stops "
                 "it."),

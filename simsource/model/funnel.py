@@ -67,8 +67,12 @@ def _coordinator_work(w: World, idea: Idea, effort: float, prio: int, kind: str
                       ) -> Generator[simpy.Event, Any, None]:
     stage, rec = idea.stage, w.rec
 
-    def started(wait: float) -> None:
-        rec.stage_wait(w.env.now, stage, wait)
+    def started(wait: float, slot: int) -> None:
+        now = w.env.now
+        rec.stage_wait(now, stage, wait)
+        if rec.events is not None:
+            rec.trace(now, "idea", idea.id, f"starts {stage}", stage,
+                      f"after {wait:.1f} days in the queue", "coordinators", slot)
 
     yield from w.coord.work(effort, prio, kind, on_start=started)
 

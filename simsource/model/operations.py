@@ -64,6 +64,7 @@ def plain_incident(w: World, iid: int, area: str, sup: SupplierActor, effort: fl
     rec.open_incidents[iid] = t0
     if rec.events is not None:
         rec.trace(t0, "incident", iid, "arrives", area, f"effort {effort:.5f} days", sup.name)
+        rec.trace(t0, "incident", iid, "owned", area, "at once", sup.name)
     staff = sup.staff
     yield staff.request(SUP_INCIDENT)
     now = env.now
@@ -129,6 +130,9 @@ def incident(w: World, inc: Incident) -> Generator[simpy.Event, Any, None]:
     else:
         bounces = 0
     rec.incident_owned(env.now, inc.id, bounces)
+    if rec.events is not None:
+        rec.trace(env.now, "incident", inc.id, "owned", inc.area,
+                  f"after {env.now - inc.t0:.1f} days, {bounces} bounces", owner)
     if env.now - inc.t0 > ops.between_chairs_after_days or bounces > ops.between_chairs_bounces:
         rec.trace(env.now, "incident", inc.id, "between chairs", inc.area,
                   f"unowned {env.now - inc.t0:.1f} days, {bounces} bounces", owner)

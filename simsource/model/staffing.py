@@ -186,12 +186,12 @@ class StaffedPool:
         priority: int,
         kind: str,
         preempt: bool = False,
-        on_start: Callable[[float], None] | None = None,
+        on_start: Callable[[float, int], None] | None = None,
     ) -> Generator[simpy.Event, Any, None]:
         """Do ``effort`` person-days of ``kind`` work; resumes the remainder if pre-empted.
 
-        ``on_start(wait)`` is called once, when the work first gets a person, with the time
-        spent waiting for one.
+        ``on_start(wait, slot)`` is called once, when the work first gets a person, with the
+        time spent waiting for one and that person's desk (slot).
         """
         env = self.env
         remaining = effort
@@ -208,7 +208,7 @@ class StaffedPool:
             if first:
                 first = False
                 if on_start is not None:
-                    on_start(start - asked)
+                    on_start(start - asked, g.slot)
             if self.tracer is not None:
                 self.tracer(kind, g.slot, "start", start)
             # booked ahead (so work still in service at the horizon counts), corrected if

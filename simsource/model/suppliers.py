@@ -84,6 +84,12 @@ class SupplierActor:
             achieved = min(1.0, self.improvement_days_this_year
                            / self.reference_improvement_days)
             self.fee *= 1.0 - self.spec.improvement_per_year * achieved
+        rec = self.w.rec
+        if rec.events is not None:
+            rec.trace(self.w.env.now, "supplier", list(self.w.sc.suppliers).index(self.name),
+                      "contract year", "", f"year {year + 1}: fee {self.fee:.3f} MSEK/year "
+                      f"after {self.improvement_days_this_year:.1f} improvement person-days",
+                      self.name)
         self.improvement_days_this_year = 0.0
         self.books.fees_by_year.append(self.fee)
         return self.fee
