@@ -1,0 +1,99 @@
+"""Figures of a calibration (``simsource calibrate``): prior against posterior marginals, and
+each fact's observation against its prior and posterior predictions."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+import numpy as np
+import pandas as pd
+from matplotlib.axes import Axes
+from matplotlib.figure import Figure
+
+from simsource.analysis.plots._common import colour, grid, note_no_data
+from simsource.analysis.plots.labels import parameter_label
+
+PRIOR = "#bbbbbb"
+OBSERVED = colour(1)
+POSTERIOR = colour(0)
+
+
+def plot_marginals(summary: Mapping[str, Any], evaluations: pd.DataFrame,
+                   axes: Sequence[Axes] | None = None, bins: int = 20) -> Figure:
+    """One panel per parameter: the uniform prior, the weighted posterior histogram, the
+    posterior's 90 % interval and the scenario's own value."""
+    params = list(summary["params"])
+    fig, axs = grid(max(1, len(params)), 3, panel=(4.0, 2.8), axes=axes)
+    accepted = evaluations[evaluations["weight"] > 0]
+    for ax, p in zip(axs, params, strict=False):
+        lo, hi = float(p["prior"]["lower"]), float(p["prior"]["upper"])
+        edges = np.linspace(lo, hi, bins + 1)
+        ax.fill_between([lo, hi], [1 / (hi - lo)] * 2, color=PRIOR, alpha=0.5, label="prior",
+                        step="mid")
+        if len(accepted):
+            ax.hist(accepted[p["key"]], bins=edges.tolist(), weights=accepted["weight"],
+                    density=True, color=POSTERIOR, alpha=0.75, label="posterior")
+            q05, q95 = p["posterior"]["q05"], p["posterior"]["q95"]
+            ax.axvspan(q05, q95, color=POSTERIOR, alpha=0.08, label="posterior 90 %")
+        if math.isfinite(float(p["scenario_value"])):
+            ax.axvline(float(p["scenario_value"]), color="black", lw=1, ls="--",
+                       label="scenario value")
+        ax.set_xlim(lo, hi)
+        ax.set_yticks([])
+        ax.set_title(parameter_label(p["key"]), fontsize=9)
+    if not params:
+        note_no_data(axs[0], "no parameters")
+    handles, labels = axs[0].get_legend_handles_labels()
+    if handles:
+        fig.legend(handles, labels, loc="outside lower center", ncols=len(handles), fontsize=8)
+    fig.suptitle(f"Calibration of {summary['scenario']}: prior and posterior "
+                 f"({summary['accepted']} of {summary['candidates']} candidates accepted)",
+                 fontsize=10)
+    return fig
+
+
+def _interval(ax: Axes, y: float, q: Mapping[str, float], colour_: str, lw: float,
+              label: str) -> None:
+    lo, hi = q.get("q05", math.nan), q.get("q95", math.nan)
+    if not (math.isfinite(lo) and math.isfinite(hi)):
+        return
+    ax.plot([lo, hi], [y, y], color=colour_, lw=lw, solid_capstyle="butt", label=label)
+    if math.isfinite(q.get("q50", math.nan)):
+        ax.plot([q["q50"]], [y], "o", color=colour_, ms=4)
+
+
+def plot_facts(summary: Mapping[str, Any], axes: Sequence[Axes] | None = None) -> Figure:
+    """One panel per fact: the observation (band, or the allowed side of a bound) against the
+    prior and posterior predictive 90 % intervals of one history, and the posterior interval
+    of the mean (parameter uncertainty alone)."""
+    facts = list(summary["facts"])
+    fig, axs = grid(max(1, len(facts)), 2, panel=(5.0, 1.9), axes=axes)
+    for ax, f in zip(axs, facts, strict=False):
+        lo = f["lower"] if f["lower"] is not None else -math.inf
+        hi = f["upper"] if f["upper"] is not None else math.inf
+        _interval(ax, 2.0, f["prior_predictive"], PRIOR, 6, "prior predictive 90 %")
+        _interval(ax, 1.0, f["posterior_predictive"], POSTERIOR, 6, "posterior predictive 90 %")
+        _interval(ax, 0.0, f["posterior_mean_interval"], "#004c7a", 3, "posterior mean 90 %")
+        xmin, xmax = ax.get_xlim()
+        ax.axvspan(max(lo, xmin) if math.isfinite(lo) else xmin,
+                   min(hi, xmax) if math.isfinite(hi) else xmax, color=OBSERVED, alpha=0.25,
+                   label="observed")
+        if f.get("value") is not None:
+            ax.axvline(f["value"], color=OBSERVED, lw=1.5)
+        ax.set_xlim(xmin, xmax)
+        ax.set_ylim(-0.7, 2.7)
+        ax.set_yticks([0, 1, 2], ["mean", "posterior", "prior"], fontsize=8)
+        what = f["kpi"] if f["baseline"] is None else \
+            f"{f['kpi']}: {f['statistic']} vs {f['baseline']}"
+        held = "" if f["used"] else " (held back: predicted)"
+        ax.set_title(f"{f['name']}{held}\n{what}", fontsize=8)
+    if not facts:
+        note_no_data(axs[0], "no facts")
+    handles, labels = axs[0].get_legend_handles_labels()
+    if handles:
+        fig.legend(handles, labels, loc="outside lower center", ncols=len(handles), fontsize=8)
+    fig.suptitle(f"What {summary['scenario']} observed, and what the model predicts before and "
+                 "after calibration", fontsize=10)
+    return fig
