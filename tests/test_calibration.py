@@ -132,7 +132,7 @@ source = "interview"
 
 
 @pytest.mark.parametrize(("text", "message"), [
-    ("title = 1\n[facts]\n", "no facts"),
+    ("title = \"t\"\n[facts]\n", "no facts"),
     (GOOD.replace('kpi = "operations_share_of_unit_effort"', 'kpi = "operations_shar"'),
      "facts.a.kpi: unknown KPI 'operations_shar' (did you mean"),
     (GOOD.replace("tolerance = 0.05\n", ""), "facts.a.tolerance: missing"),

@@ -35,10 +35,10 @@ def plot_marginals(summary: Mapping[str, Any], evaluations: pd.DataFrame,
         if len(accepted):
             ax.hist(accepted[p["key"]], bins=edges.tolist(), weights=accepted["weight"],
                     density=True, color=POSTERIOR, alpha=0.75, label="posterior")
-            q05, q95 = p["posterior"]["q05"], p["posterior"]["q95"]
-            ax.axvspan(q05, q95, color=POSTERIOR, alpha=0.08, label="posterior 90 %")
-        if math.isfinite(float(p["scenario_value"])):
-            ax.axvline(float(p["scenario_value"]), color="black", lw=1, ls="--",
+            ax.axvspan(_num(p["posterior"], "q05"), _num(p["posterior"], "q95"),
+                       color=POSTERIOR, alpha=0.08, label="posterior 90 %")
+        if math.isfinite(_num(p, "scenario_value")):
+            ax.axvline(_num(p, "scenario_value"), color="black", lw=1, ls="--",
                        label="scenario value")
         ax.set_xlim(lo, hi)
         ax.set_yticks([])
@@ -54,14 +54,20 @@ def plot_marginals(summary: Mapping[str, Any], evaluations: pd.DataFrame,
     return fig
 
 
-def _interval(ax: Axes, y: float, q: Mapping[str, float], colour_: str, lw: float,
+def _num(q: Mapping[str, Any], key: str) -> float:
+    """A number of calibration.json (null, i.e. undefined, as NaN)."""
+    v = q.get(key)
+    return math.nan if v is None else float(v)
+
+
+def _interval(ax: Axes, y: float, q: Mapping[str, Any], colour_: str, lw: float,
               label: str) -> None:
-    lo, hi = q.get("q05", math.nan), q.get("q95", math.nan)
+    lo, hi, mid = _num(q, "q05"), _num(q, "q95"), _num(q, "q50")
     if not (math.isfinite(lo) and math.isfinite(hi)):
         return
     ax.plot([lo, hi], [y, y], color=colour_, lw=lw, solid_capstyle="butt", label=label)
-    if math.isfinite(q.get("q50", math.nan)):
-        ax.plot([q["q50"]], [y], "o", color=colour_, ms=4)
+    if math.isfinite(mid):
+        ax.plot([mid], [y], "o", color=colour_, ms=4)
 
 
 def plot_facts(summary: Mapping[str, Any], axes: Sequence[Axes] | None = None) -> Figure:
