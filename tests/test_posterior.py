@@ -174,3 +174,44 @@ def test_cli_run_says_the_intervals_include_parameter_uncertainty(
     assert bad.exit_code == 2
     assert bad.output.count("\n") == 1
     assert "no such folder" in bad.output
+
+
+def test_cli_staff_and_compare_take_a_posterior(tmp_path: Path, runner: CliRunner) -> None:
+    cal = make_posterior(tmp_path / "cal")
+    res = runner.invoke(main, ["staff", "nacka-multi-10", "--target", "innovations_per_year>=0",
+                               "-n", "2", "--min-staff", "3", "--max-staff", "4", "--years",
+                               "1.2", "-j", "1", "-q", "--posterior", str(cal), "--out",
+                               str(tmp_path / "staff")])
+    assert res.exit_code == 0, res.output
+    assert "the shares and intervals include parameter uncertainty" in res.output
+    record = json.loads((tmp_path / "staff" / "staff.json").read_text())["posterior_source"]
+    assert record["keys"] == ["coordination.staff", "funnel.screening_pass"]
+    res = runner.invoke(main, ["compare", "nacka-single", "nacka-multi-10", "-n", "2", "-j", "1",
+                               "--set", "scenario.years=1.2", "--posterior", str(cal), "--out",
+                               str(tmp_path / "cmp")])
+    assert res.exit_code == 0, res.output
+    assert "intervals include parameter uncertainty" in res.output
+    assert load_results(tmp_path / "cmp").parameters is not None
+
+
+def test_the_teaching_page_gives_the_same_numbers_as_run_with_the_posterior(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from simsource.app import runs
+
+    post = Posterior.load(make_posterior(tmp_path / "cal"))
+    short = load_scenario("nacka-multi-10", {"scenario.years": 1.2})
+    page = runs.run_settings([short], 5, 3, jobs=1, cache=runs.ReplicationCache(),
+                             posterior=post)[0]
+    plain = runs.run_settings([short], 5, 3, jobs=1, cache=runs.ReplicationCache())[0]
+    batch = run_batch(short, 3, seed=5, jobs=1, posterior=post)
+    kpi = "coordinator_utilisation"
+    assert page.kpis[kpi].to_numpy() == pytest.approx(batch[kpi].to_numpy())
+    assert page.kpis[kpi].to_numpy() != pytest.approx(plain.kpis[kpi].to_numpy())
+    monkeypatch.setenv(runs.POSTERIOR_ENV, str(tmp_path / "cal"))
+    runs.posterior.cache_clear()
+    try:
+        served = runs.posterior()
+        assert served is not None
+        assert served.digest == post.digest
+    finally:
+        runs.posterior.cache_clear()

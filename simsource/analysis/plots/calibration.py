@@ -83,23 +83,29 @@ def plot_facts(summary: Mapping[str, Any], axes: Sequence[Axes] | None = None) -
         _interval(ax, 1.0, f["posterior_predictive"], POSTERIOR, 6, "posterior predictive 90 %")
         _interval(ax, 0.0, f["posterior_mean_interval"], "#004c7a", 3, "posterior mean 90 %")
         xmin, xmax = ax.get_xlim()
+        for bound in (lo, hi):  # show where a bound lies, also one-sided
+            if math.isfinite(bound):
+                pad = 0.05 * max(xmax - xmin, abs(bound) * 0.1, 1e-9)
+                xmin, xmax = min(xmin, bound - pad), max(xmax, bound + pad)
         ax.axvspan(max(lo, xmin) if math.isfinite(lo) else xmin,
                    min(hi, xmax) if math.isfinite(hi) else xmax, color=OBSERVED, alpha=0.25,
                    label="observed")
-        if f.get("value") is not None:
-            ax.axvline(f["value"], color=OBSERVED, lw=1.5)
+        for edge in (f.get("value"), f["lower"], f["upper"]):
+            if edge is not None:
+                ax.axvline(edge, color=OBSERVED, lw=1.5 if edge == f.get("value") else 0.8)
         ax.set_xlim(xmin, xmax)
         ax.set_ylim(-0.7, 2.7)
         ax.set_yticks([0, 1, 2], ["mean", "posterior", "prior"], fontsize=8)
         what = f["kpi"] if f["baseline"] is None else \
             f"{f['kpi']}: {f['statistic']} vs {f['baseline']}"
         held = "" if f["used"] else " (held back: predicted)"
-        ax.set_title(f"{f['name']}{held}\n{what}", fontsize=8)
+        ax.set_title(f"{f['name']}{held}: observed {f['observed']}\n{what}", fontsize=8)
     if not facts:
         note_no_data(axs[0], "no facts")
     handles, labels = axs[0].get_legend_handles_labels()
     if handles:
         fig.legend(handles, labels, loc="outside lower center", ncols=len(handles), fontsize=8)
-    fig.suptitle(f"What {summary['scenario']} observed, and what the model predicts before and "
-                 "after calibration", fontsize=10)
+    title = summary.get("facts_title") or "The facts"
+    fig.suptitle(f"{title}: observed, and predicted before and after calibrating "
+                 f"{summary['scenario']}", fontsize=10)
     return fig
