@@ -17,11 +17,11 @@ from simsource.analysis.calibration import calibrate, load_calibration, load_fac
 from simsource.analysis.calibration.facts import Fact
 from simsource.analysis.calibration.implausibility import estimate, implausibility
 from simsource.analysis.calibration.matching import weighted_quantiles
+from simsource.analysis.calibration.selftest import facts_toml, run_selftest, synthetic_facts
 from simsource.cli import main
 from simsource.errors import UserError
-from simsource.experiment.engine import Evaluator
 from simsource.experiment.posterior import Posterior
-from simsource.scenario import Scenario, load_scenario, with_overrides
+from simsource.scenario import Scenario, load_scenario
 
 FAKE = "fake_models:calibration_model"
 TRUTH = {"coordination.governance_fte_per_supplier": 0.9, "funnel.screening_pass": 0.3}
@@ -33,26 +33,10 @@ def sc() -> Scenario:
     return load_scenario("nacka-multi-10", {"scenario.years": 2})
 
 
-def synthetic_facts(sc: Scenario, truth: dict[str, float], model: str | None, reps: int = 200,
-                    tolerances: dict[str, float] | None = None, seed: int = 99
-                    ) -> dict[str, float]:
-    """Each KPI's mean over ``reps`` replications at the true values (another seed than the
-    calibration's: the facts are one world, the calibration's replications another)."""
-    tolerances = tolerances or {"operations_share_of_unit_effort": 0.02,
-                                "innovations_per_year": 0.5, "coordinator_utilisation": 0.02}
-    with Evaluator(2, model=model) as ev:
-        df = ev([with_overrides(sc, truth)], reps, seed)[0]
-    return {k: float(df[k].mean()) for k in tolerances}
-
-
 def write_facts(path: Path, values: dict[str, float], tolerances: dict[str, float],
-                scenario: str = "nacka-multi-10", extra: str = "") -> Path:
-    blocks = [f'title = "synthetic"\n{extra}']
-    for kpi, value in values.items():
-        blocks.append(f'[facts.{kpi}]\nscenario = "{scenario}"\nkpi = "{kpi}"\nvalue = {value}\n'
-                      f'tolerance = {tolerances[kpi]}\nsource = "generated at known values"\n'
-                      'set = { "scenario.years" = 2 }\n')
-    path.write_text("\n".join(blocks), encoding="utf-8")
+                scenario: str = "nacka-multi-10") -> Path:
+    path.write_text(facts_toml(scenario, values, tolerances, {"scenario.years": 2}),
+                    encoding="utf-8")
     return path
 
 
@@ -200,7 +184,7 @@ def test_cli_refuses_bad_input_before_running(tmp_path: Path, runner: CliRunner,
 # ---- the method's self-tests on a model with a known answer ---------------------------------
 def test_simulation_based_calibration_recovers_known_values(tmp_path: Path, sc: Scenario) -> None:
     tol = {"operations_share_of_unit_effort": 0.02, "innovations_per_year": 0.5}
-    values = synthetic_facts(sc, TRUTH, FAKE, tolerances=tol)
+    values = synthetic_facts(sc, TRUTH, tol, reps=200, jobs=2, model=FAKE)
     facts = load_facts(write_facts(tmp_path / "facts.toml", values, tol))
     s = setup(sc, facts, PARAMS, budget=600, replications=4, seed=5)
     res = calibrate(s, tmp_path / "cal", jobs=2, model=FAKE)
@@ -219,7 +203,7 @@ def test_simulation_based_calibration_recovers_known_values(tmp_path: Path, sc: 
 
 def test_a_held_back_fact_is_predicted(tmp_path: Path, sc: Scenario) -> None:
     tol = {"operations_share_of_unit_effort": 0.02, "coordinator_utilisation": 0.02}
-    values = synthetic_facts(sc, TRUTH, FAKE, tolerances=tol)
+    values = synthetic_facts(sc, TRUTH, tol, reps=200, jobs=2, model=FAKE)
     facts = load_facts(write_facts(tmp_path / "facts.toml", values, tol))
     s = setup(sc, facts, "coordination.governance_fte_per_supplier", budget=300,
               replications=4, seed=6, hold_out=["coordinator_utilisation"])
@@ -276,17 +260,67 @@ def test_facts_no_candidate_can_meet_give_an_empty_posterior_and_a_warning(
 
 # ---- the real model ------------------------------------------------------------------------
 @pytest.mark.slow
-def test_simulation_based_calibration_with_the_real_model(tmp_path: Path) -> None:
-    """The operations share pins the governance size per supplier (docs/calibration.md shows
-    the same with a real budget)."""
-    base = load_scenario("nacka-multi", {"scenario.years": 2.0})
-    truth = {"coordination.governance_fte_per_supplier": 1.1}
-    tol = {"operations_share_of_unit_effort": 0.02}
-    values = synthetic_facts(base, truth, None, reps=16, tolerances=tol)
-    facts = load_facts(write_facts(tmp_path / "facts.toml", values, tol, scenario="nacka-multi"))
-    s = setup(base, facts, "coordination.governance_fte_per_supplier", budget=96,
-              replications=2, seed=3)
-    res = calibrate(s, tmp_path / "cal", jobs=2)
-    p = res.summary["params"][0]
-    assert p["posterior"]["q05"] <= 1.1 <= p["posterior"]["q95"]
-    assert p["width_ratio_90"] < 0.6
+def test_simulation_based_calibration_and_a_held_back_fact_with_the_real_model(
+        tmp_path: Path) -> None:
+    """The self-test of docs/calibration.md with a small budget: the operations share pins the
+    governance size per supplier, innovations the screening pass rate; coordinator utilisation
+    is held back and predicted."""
+    got = run_selftest("nacka-multi", tmp_path, budget=150, replications=2, seed=3, jobs=2,
+                       overrides={"scenario.years": 2.0})
+    for key, p in got["params"].items():
+        assert p["covered"], (key, p)
+        assert p["width_ratio_90"] < 0.7, (key, p)
+    assert got["params"]["coordination.governance_fte_per_supplier"]["width_ratio_90"] < 0.5
+    assert all(h["covered"] for h in got["held_back"].values()), got["held_back"]
+
+
+def test_mixture_weights_undo_the_refocused_sampling() -> None:
+    """Wave 1 samples [0, 1], wave 2 the box [0, 0.5] with as many points: the density there
+    is three times the density elsewhere, so accepted points inside weigh a third as much."""
+    from simsource.analysis.calibration.matching import Matching, WaveInfo
+    from simsource.experiment.params import Param
+
+    m = Matching([Param("funnel.screening_pass", 0.1, 0.45)], [], [], 3.0,
+                 u=np.array([[0.2], [0.8], [0.1], [0.4]]))
+    m.waves = [WaveInfo(1, np.zeros(1), np.ones(1), [0, 1]),
+               WaveInfo(2, np.zeros(1), np.full(1, 0.5), [2, 3])]
+    w = m.weights()  # no facts: every candidate is accepted
+    assert w[1] == pytest.approx(3 * w[0])
+    assert w[0] == pytest.approx(w[2])
+    assert w.sum() == pytest.approx(1.0)
+
+
+def test_plan_waves_shares_the_budget_and_stops_when_it_is_spent() -> None:
+    from simsource.analysis.calibration.matching import plan_waves
+
+    assert plan_waves(1200, 10, 3, 0, 0) == 40
+    assert plan_waves(1200, 10, 3, 400, 1) == 40
+    assert plan_waves(1200, 10, 3, 700, 2) == 50  # what an earlier wave saved carries over
+    assert plan_waves(1200, 10, 3, 1000, 3) == 20  # more waves while the budget lasts
+    assert plan_waves(1200, 10, 3, 1160, 3) == 0
+
+
+def test_cli_calibrate_writes_the_files_and_resumes(tmp_path: Path, runner: CliRunner,
+                                                    monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.chdir(tmp_path)
+    Path("f.toml").write_text(GOOD + 'set = { "scenario.years" = 1.2 }\n'
+                              'scenario = "nacka-multi-10"\n', encoding="utf-8")
+    args = ["calibrate", "nacka-multi-10", "--facts", "f.toml", "--params",
+            "coordination.governance_fte_per_supplier=0.3:1.2", "--budget", "24", "-n", "2",
+            "-j", "1", "--seed", "4", "--out", "cal"]
+    res = runner.invoke(main, args)
+    assert res.exit_code == 0, res.output
+    assert "width vs prior" in res.output
+    assert "use it with --posterior cal" in res.output
+    for name in ("posterior.parquet", "calibration.json", "evaluations.parquet", "facts.toml",
+                 "plots/marginals.png", "plots/facts.png"):
+        assert (Path("cal") / name).is_file(), name
+    data = json.loads(Path("cal/calibration.json").read_text())
+    assert data["params"][0]["prior"]["lower"] == 0.3  # KEY=LOW:HIGH sets the prior
+    assert data["budget"]["used"] <= 24
+    again = runner.invoke(main, args)
+    assert again.exit_code == 0, again.output
+    assert json.loads(Path("cal/calibration.json").read_text())["params"] == data["params"]
+    refused = runner.invoke(main, [*args[:-4], "--seed", "5", "--out", "cal"])
+    assert refused.exit_code == 2
+    assert "a calibration of" in refused.output
