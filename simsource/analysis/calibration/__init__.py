@@ -5,8 +5,14 @@
   from a fact, in standard deviations (history matching for a stochastic model);
 * :mod:`~simsource.analysis.calibration.matching`: the waves (sample, rule out, refocus) and the
   posterior's weights;
+* :mod:`~simsource.analysis.calibration.batches`: candidates run on the experiment engine in
+  batches a rerun reuses;
 * :mod:`~simsource.analysis.calibration.summary`: parameter quantiles and each fact's
   predictions;
+* :mod:`~simsource.analysis.calibration.uncertainty`: how much of an interval is parameter
+  uncertainty;
+* :mod:`~simsource.analysis.calibration.selftest`: simulation-based calibration and a
+  held-back fact;
 * :mod:`~simsource.analysis.calibration.run`: the resumable results folder and the files it
   writes.
 
