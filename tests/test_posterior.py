@@ -215,3 +215,29 @@ def test_the_teaching_page_gives_the_same_numbers_as_run_with_the_posterior(
         assert served.digest == post.digest
     finally:
         runs.posterior.cache_clear()
+
+
+def test_mix_coordinates_of_a_posterior_become_the_mixs_shares(sc: Scenario) -> None:
+    from simsource.experiment.params import to_overrides
+    from simsource.experiment.posterior import applicable
+
+    point = {"ideas.areas_needed_probs#1": 0.9, "coordination.staff": 30,
+             "suppliers.nobody.proactive": 0.5}
+    got = applicable(sc, point)
+    assert got == to_overrides(sc, {k: v for k, v in point.items() if "nobody" not in k})
+    probs = got["ideas.areas_needed_probs"]
+    assert list(probs) != list(sc.ideas.areas_needed_probs)
+    assert sum(probs) == pytest.approx(1.0)
+    assert applicable(sc, point, keep=("ideas.areas_needed_probs",)) == {"coordination.staff": 30}
+
+
+def test_a_run_with_a_posterior_over_a_mix_records_its_coordinates(
+        tmp_path: Path, sc: Scenario) -> None:
+    folder = tmp_path / "cal"
+    folder.mkdir()
+    write_posterior(folder, ["ideas.areas_needed_probs#1"], np.array([[0.1], [0.9]]),
+                    np.array([1.0, 1.0]), integer=[False])
+    run_batch(sc, 4, seed=3, jobs=1, out=tmp_path / "r", model=FAKE,
+              posterior=Posterior.load(folder))
+    used = load_results(tmp_path / "r").parameters
+    assert set(used["ideas.areas_needed_probs#1"]) <= {0.1, 0.9}

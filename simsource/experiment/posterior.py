@@ -26,7 +26,7 @@ from __future__ import annotations
 
 import hashlib
 import math
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -58,13 +58,34 @@ def has_key(data: Mapping[str, Any], key: str) -> bool:
     return not isinstance(node, Mapping)
 
 
+def _applies(sc: Scenario, keys: Iterable[str], keep: Iterable[str] = ()
+             ) -> Callable[[str], bool]:
+    """Whether a key applies to ``sc``: it has the key (a mix coordinate ``KEY#i``: the mix), and
+    the caller does not set it itself (``keep``; a mix kept whole or by any coordinate)."""
+    from simsource.experiment.params import mix_key
+    from simsource.scenario.mixes import mix_parameters
+
+    data = sc.model_dump(mode="python")
+    mixes = mix_parameters(sc) if any(mix_key(k) for k in keys) else {}
+    fixed = set(keep) | {b for b in map(mix_key, keep) if b is not None}
+
+    def applies(k: str) -> bool:
+        base = mix_key(k)
+        if base is None:
+            return k not in fixed and has_key(data, k)
+        return k not in fixed and base not in fixed and base in mixes
+
+    return applies
+
+
 def applicable(sc: Scenario, point: Mapping[str, Any], keep: Iterable[str] = ()
                ) -> dict[str, Any]:
-    """The entries of ``point`` that apply to ``sc``: keys it has, minus those in ``keep``
-    (keys the caller sets itself)."""
-    data = sc.model_dump(mode="python")
-    fixed = set(keep)
-    return {k: v for k, v in point.items() if k not in fixed and has_key(data, k)}
+    """The entries of ``point`` that apply to ``sc`` (see :func:`_applies`) as overrides: mix
+    coordinates (``KEY#i``, :mod:`simsource.experiment.params`) become the mix's shares."""
+    from simsource.experiment.params import to_overrides
+
+    applies = _applies(sc, point, keep)
+    return to_overrides(sc, {k: v for k, v in point.items() if applies(k)})
 
 
 def _read_table(path: Path) -> pd.DataFrame:
@@ -96,6 +117,7 @@ class Posterior:
     def load(cls, folder: Path | str) -> Posterior:
         """Read and check ``folder/posterior.parquet``; every problem is a one-line
         :class:`UserError` naming the file and the column."""
+        from simsource.experiment.params import mix_key
         from simsource.scenario.loader import check_override_key
 
         folder = Path(folder)
@@ -113,7 +135,7 @@ class Posterior:
             raise UserError(f"{path}: no parameter sets (0 rows)")
         problems = []
         for key in keys:
-            why = check_override_key(key)
+            why = check_override_key(mix_key(key) or key)  # a mix coordinate: its mix
             if why:
                 problems.append(f"{path}: column '{key}': {why}")
         for col in [*keys, WEIGHT]:
@@ -155,19 +177,13 @@ class Posterior:
     def params_for(self, sc: Scenario, seed: int, reps: Iterable[int],
                    keep: Iterable[str] = ()) -> dict[int, dict[str, Any]]:
         """Replication → the overrides it runs with on ``sc`` (see :func:`applicable`)."""
-        data = sc.model_dump(mode="python")
-        fixed = set(keep)
-        used = [i for i, k in enumerate(self.keys) if k not in fixed and has_key(data, k)]
-        out: dict[int, dict[str, Any]] = {}
-        for rep in reps:
-            values = self.row(self.draw(seed, rep))
-            out[rep] = {self.keys[i]: values[self.keys[i]] for i in used}
-        return out
+        keep = tuple(keep)
+        return {rep: applicable(sc, self.row(self.draw(seed, rep)), keep) for rep in reps}
 
     def missing_keys(self, sc: Scenario) -> list[str]:
         """Keys of the posterior that ``sc`` does not have (they are not applied to it)."""
-        data = sc.model_dump(mode="python")
-        return [k for k in self.keys if not has_key(data, k)]
+        applies = _applies(sc, self.keys)
+        return [k for k in self.keys if not applies(k)]
 
     def check(self, sc: Scenario, seed: int, reps: Iterable[int], keep: Iterable[str] = ()
               ) -> None:
@@ -193,15 +209,16 @@ class Posterior:
         the key is not applied to ``sc``)."""
         import pandas as pd
 
-        data = sc.model_dump(mode="python") if sc is not None else None
         fixed = set(keep)
+        applies = (_applies(sc, self.keys, fixed) if sc is not None
+                   else lambda k: k not in fixed)
         rows = []
         for rep in reps:
             r = self.draw(seed, rep)
             values = self.row(r)
             rows.append({"replication": int(rep), "seed": int(seed), "posterior_row": r,
-                         **{k: (float(v) if k not in fixed and (data is None or has_key(data, k))
-                                else math.nan) for k, v in values.items()}})
+                         **{k: (float(v) if applies(k) else math.nan)
+                            for k, v in values.items()}})
         return pd.DataFrame(rows, columns=["replication", "seed", "posterior_row",
                                            *self.keys])
 
