@@ -324,3 +324,26 @@ def test_cli_calibrate_writes_the_files_and_resumes(tmp_path: Path, runner: CliR
     refused = runner.invoke(main, [*args[:-4], "--seed", "5", "--out", "cal"])
     assert refused.exit_code == 2
     assert "a calibration of" in refused.output
+
+
+def test_parameter_share_of_a_kpi_and_of_a_paired_difference() -> None:
+    """Noise sd 1 at fixed values; under the posterior a parameter effect of sd 1 is added to
+    B only: half of B's variance (and of B − A's) is parameter uncertainty, none of A's."""
+    from simsource.analysis.calibration.uncertainty import parameter_share, with_differences
+
+    rng = np.random.default_rng(0)
+    n = 4000
+    noise_a, noise_b, effect = rng.normal(size=(3, n))
+
+    def frame(b: np.ndarray) -> pd.DataFrame:
+        return pd.DataFrame({"scenario": ["A"] * n + ["B"] * n,
+                             "replication": [*range(n), *range(n)],
+                             "innovations_per_year": np.concatenate([noise_a, b])})
+
+    kpis = ["innovations_per_year"]
+    table = parameter_share(with_differences(frame(noise_b), kpis),
+                            with_differences(frame(noise_b + effect), kpis), kpis)
+    share = dict(zip(table["scenario"], table["parameter_share"], strict=True))
+    assert share["A"] == 0.0
+    assert share["B"] == pytest.approx(0.5, abs=0.05)
+    assert share["B − A"] == pytest.approx(1 / 3, abs=0.05)

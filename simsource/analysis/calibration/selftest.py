@@ -6,9 +6,9 @@ calibration's), calibrate, and check that each true value lies inside the poster
 interval while that interval is much narrower than the prior's. *A held-back fact*: calibrate
 on all facts but one, and check that the posterior predicts the one left out.
 
-``python -m simsource.analysis.calibration.selftest --budget 600 --out DIR`` runs both on the
-real model (docs/calibration.md shows the result); ``tests/test_calibration.py`` runs them with
-a small budget.
+``python -m simsource.analysis.calibration.selftest --budget 400 --years 2 --out DIR`` runs both
+on the real model (docs/calibration.md shows the result); ``tests/test_calibration.py`` runs
+them with a small budget.
 """
 
 from __future__ import annotations
@@ -94,11 +94,14 @@ def main(argv: Sequence[str]) -> int:
     ap.add_argument("--budget", type=int, default=600)
     ap.add_argument("-n", "--replications", type=int, default=3)
     ap.add_argument("--seed", type=int, default=1)
+    ap.add_argument("--years", type=float, default=None,
+                    help="simulated years per replication (default: the scenario's own)")
     ap.add_argument("-j", "--jobs", type=int, default=None)
     ap.add_argument("--out", type=Path, default=Path("results/calibration-selftest"))
     a = ap.parse_args(argv)
+    overrides = None if a.years is None else {"scenario.years": a.years}
     got = run_selftest(a.scenario, a.out, budget=a.budget, replications=a.replications,
-                       seed=a.seed, jobs=a.jobs, progress=True)
+                       seed=a.seed, jobs=a.jobs, overrides=overrides, progress=True)
     print(f"{got['accepted']} of {got['candidates']} candidates accepted, "
           f"{got['budget']['used']} simulations, {got['seconds']:.0f} s")
     for key, p in got["params"].items():

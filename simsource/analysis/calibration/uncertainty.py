@@ -10,7 +10,8 @@ noise can make happen). Intervals widen in proportion to the standard deviation:
 ``sd_posterior / sd_fixed``.
 
 ``python -m simsource.analysis.calibration.uncertainty FIXED_DIR POSTERIOR_DIR [KPI …]`` prints
-the table (markdown) for two comparison (or run) folders.
+the table (markdown) for two comparison (or run) folders, with the paired difference of each
+scenario to the first (``B − A``) as rows of their own.
 """
 
 from __future__ import annotations
@@ -51,6 +52,21 @@ def parameter_share(fixed: pd.DataFrame, posterior: pd.DataFrame,
     return pd.DataFrame(rows)
 
 
+def with_differences(frame: pd.DataFrame, kpis: Sequence[str]) -> pd.DataFrame:
+    """``frame`` plus, for each scenario after the first, the paired difference to the first
+    per replication (scenario ``"B − A"``): the interval of a comparison is that of these."""
+    names = list(dict.fromkeys(frame["scenario"]))
+    cols = [k for k in kpis if k in frame]
+    base = frame[frame["scenario"] == names[0]].set_index("replication")[cols]
+    parts = [frame]
+    for name in names[1:]:
+        other = frame[frame["scenario"] == name].set_index("replication")[cols]
+        diff = (other - base).dropna(how="all").reset_index()
+        diff["scenario"] = f"{name} − {names[0]}"
+        parts.append(diff)
+    return pd.concat(parts, ignore_index=True)
+
+
 def markdown(table: pd.DataFrame) -> str:
     lines = ["| scenario | KPI | mean (fixed) | mean (posterior) | sd (fixed) | sd (posterior) "
              "| parameter share of the variance |", "|---|---|---|---|---|---|---|"]
@@ -66,8 +82,8 @@ def main(argv: Sequence[str]) -> int:
         print(__doc__)
         return 2
     kpis = list(argv[2:]) or list(catalogue.names("headline"))
-    fixed = load_results(argv[0]).replications
-    post = load_results(argv[1]).replications
+    fixed = with_differences(load_results(argv[0]).replications, kpis)
+    post = with_differences(load_results(argv[1]).replications, kpis)
     print(markdown(parameter_share(fixed, post, kpis)))
     return 0
 
