@@ -70,6 +70,9 @@ def test_the_spread_of_one_history_and_the_monte_carlo_error_widen_the_denominat
     assert np.mean(est.error) == pytest.approx(0.05 ** 2 / 10, rel=0.1)
     imp = implausibility(f, est)
     assert np.median(imp) == pytest.approx(0.07 / math.sqrt(0.05 ** 2 * 1.1), rel=0.1)
+    # an observation that averages ten histories varies ten times less than one history
+    imp10 = implausibility(fact(tolerance=0.0, lower=0.33, upper=0.33, histories=10), est)
+    assert np.median(imp10) == pytest.approx(0.07 / math.sqrt(0.05 ** 2 * 0.2), rel=0.1)
 
 
 def test_one_sided_binary_and_two_scenario_facts() -> None:
@@ -130,6 +133,7 @@ source = "interview"
     (GOOD + 'statistic = "difference"\n', "needs a baseline"),
     (GOOD + 'baseline = "nacka-single"\nstatistic = "median"\n', "must be one of"),
     (GOOD + "replications = 0\n", "facts.a.replications"),
+    (GOOD + "histories = 0\n", "facts.a.histories"),
     (GOOD + 'set = { "coordination.stafff" = 3 }\n', "facts.a.set.coordination.stafff"),
     (GOOD + '[priors]\n"funnel.screening_pass" = { lower = 0.5, upper = 0.1 }\n',
      "priors.funnel.screening_pass: lower"),

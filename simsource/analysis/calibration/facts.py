@@ -23,7 +23,9 @@ A facts file is TOML with one table per fact (docs/calibration.md)::
     "coordination.governance_fte_per_supplier" = { lower = 0.3, upper = 1.2 }
 
 Optional per fact: ``replications`` (at least this many per candidate, for facts about rare
-events), ``set`` (overrides of the fact's scenarios, e.g. ``{ "scenario.years" = 1.0 }``) and
+events), ``histories`` (how many independent periods or cases the observation averages, 1 by
+default: a mean over five years of logs, or over 30 model runs in a self-test, varies less than
+one history), ``set`` (overrides of the fact's scenarios, e.g. ``{ "scenario.years" = 1.0 }``) and
 ``note``. ``scenario`` defaults to the scenario given to ``simsource calibrate``; a name is a
 built-in scenario or a file relative to the facts file.
 
@@ -48,7 +50,7 @@ from simsource.scenario.loader import check_override_key, display, parse_toml
 
 STATISTICS = ("mean", "difference", "ratio")
 FACT_KEYS = frozenset({"scenario", "baseline", "statistic", "kpi", "value", "tolerance", "lower",
-                       "upper", "source", "replications", "set", "note"})
+                       "upper", "source", "replications", "histories", "set", "note"})
 TOP_KEYS = frozenset({"title", "description", "facts", "priors"})
 MAX_FACTS_BYTES = 1_000_000
 
@@ -70,6 +72,7 @@ class Fact:
     value: float | None = None
     tolerance: float | None = None
     replications: int | None = None
+    histories: int = 1
     overrides: Mapping[str, Any] = field(default_factory=dict)
     note: str = ""
 
@@ -191,6 +194,10 @@ def _fact(name: str, raw: Any, where: str, base: Path, problems: list[str]) -> F
                              or not 1 <= reps <= MAX_REPLICATIONS):
         problems.append(f"{at}.replications: must be a whole number from 1 to "
                         f"{MAX_REPLICATIONS:,}, got {reps!r}")
+    histories = raw.get("histories", 1)
+    if not isinstance(histories, int) or isinstance(histories, bool) or histories < 1:
+        problems.append(f"{at}.histories: must be a whole number of at least 1, got "
+                        f"{histories!r}")
     sets = raw.get("set", {})
     if not isinstance(sets, Mapping):
         problems.append(f"{at}.set: must be a table of dotted keys, e.g. "
@@ -225,7 +232,7 @@ def _fact(name: str, raw: Any, where: str, base: Path, problems: list[str]) -> F
                 baseline=_scenario_ref(raw["baseline"], base) if "baseline" in raw else None,
                 statistic=statistic, value=float(raw["value"]) if has_value else None,
                 tolerance=float(tol) if tol is not None else None, replications=reps,
-                overrides=dict(sets), note=str(raw.get("note", "")))
+                histories=histories, overrides=dict(sets), note=str(raw.get("note", "")))
 
 
 def _priors(raw: Any, where: str, problems: list[str]) -> dict[str, Prior]:

@@ -4,17 +4,18 @@ History matching (Craig et al. 1997; Vernon, Goldstein & Bower 2010; for stochas
 Andrianakis et al. 2015) rules out parameter values whose predictions are too far from the
 observations, measured in standard deviations of everything that makes them differ:
 
-    I(x) = |z − m(x)| / sqrt(V_obs + V_s(x) + V_s(x) / R)
+    I(x) = |z − m(x)| / sqrt(V_obs + V_s(x) / H + V_s(x) / R)
 
 * ``z`` is the observed value (the middle of a two-sided interval); ``V_obs = (h / 3)²`` for a
   tolerance (half-width) ``h``: a prediction within the tolerance is acceptable by itself, so the
   tolerance stands for observation error and model discrepancy together;
 * ``m(x)`` is the mean of the fact's statistic over ``R`` replications with the candidate values;
 * ``V_s(x)`` is the variance between replications: Nacka's history is *one* realisation of a
-  stochastic process, so a single history may lie that far from the mean; ``V_s / R`` is the
-  Monte Carlo error of ``m(x)`` itself;
+  stochastic process, so a single history may lie that far from the mean (an observation that
+  averages ``H`` independent histories, the fact's ``histories``, varies ``H`` times less);
+  ``V_s / R`` is the Monte Carlo error of ``m(x)`` itself;
 * a one-sided fact (``lower`` only, or ``upper`` only) has ``I = 0`` when ``m`` is on the right
-  side and the distance to the bound over ``sqrt(V_s + V_s / R)`` otherwise.
+  side and the distance to the bound over ``sqrt(V_s / H + V_s / R)`` otherwise.
 
 A candidate is *non-implausible* when ``max_f I_f < cutoff`` (3, Pukelsheim's 3σ rule: at least
 95 % of any unimodal distribution lies within three standard deviations).
@@ -115,7 +116,7 @@ def estimate(fact: Fact, y: np.ndarray, b: np.ndarray | None = None) -> Estimate
 def implausibility(fact: Fact, est: Estimate) -> np.ndarray:
     """``I`` of each candidate (``inf`` where the statistic could not be computed)."""
     m = est.mean
-    var = est.spread + est.error
+    var = est.spread / fact.histories + est.error
     with np.errstate(invalid="ignore", divide="ignore"):
         if fact.one_sided:
             gap = np.maximum(fact.lower - m, 0.0) if np.isfinite(fact.lower) else \

@@ -32,10 +32,12 @@ TOLERANCES: dict[str, float] = {"operations_share_of_unit_effort": 0.02,
                                 "innovations_per_year": 1.0, "coordinator_utilisation": 0.03}
 HELD_BACK = "coordinator_utilisation"
 FACTS_SEED = 99
+#: the facts are means over this many runs at the truth (the facts' ``histories``)
+FACTS_REPS = 30
 
 
 def synthetic_facts(sc: Scenario, truth: Mapping[str, float], tolerances: Mapping[str, float],
-                    *, reps: int = 30, seed: int = FACTS_SEED, jobs: int | None = None,
+                    *, reps: int = FACTS_REPS, seed: int = FACTS_SEED, jobs: int | None = None,
                     model: str | None = None) -> dict[str, float]:
     """Each KPI's mean over ``reps`` replications of ``sc`` at the true values."""
     with Evaluator(jobs, model=model) as ev:
@@ -44,13 +46,15 @@ def synthetic_facts(sc: Scenario, truth: Mapping[str, float], tolerances: Mappin
 
 
 def facts_toml(scenario: str, values: Mapping[str, float], tolerances: Mapping[str, float],
-               overrides: Mapping[str, Any] | None = None) -> str:
-    """A facts file stating ``values`` ± ``tolerances`` on ``scenario``."""
+               overrides: Mapping[str, Any] | None = None, histories: int = 1) -> str:
+    """A facts file stating ``values`` ± ``tolerances`` on ``scenario``, each the mean of
+    ``histories`` runs."""
     sets = ", ".join(f'"{k}" = {v!r}' for k, v in (overrides or {}).items())
     blocks = ['title = "Generated at known values (self-test)"']
     for kpi, value in values.items():
         blocks.append(f'[facts.{kpi}]\nscenario = "{scenario}"\nkpi = "{kpi}"\n'
                       f"value = {value!r}\ntolerance = {tolerances[kpi]!r}\n"
+                      f"histories = {histories}\n"
                       'source = "the model at known values"\n'
                       + (f"set = {{ {sets} }}\n" if sets else ""))
     return "\n".join(blocks)
@@ -65,10 +69,11 @@ def run_selftest(scenario: str, out: Path, *, truth: Mapping[str, float] = TRUTH
     """Generate facts at ``truth``, calibrate ``truth``'s keys on them (``hold_out`` held
     back) into ``out``, and say what was recovered."""
     sc = load_scenario(scenario, dict(overrides or {}))
-    values = synthetic_facts(sc, truth, tolerances, jobs=jobs, model=model)
+    values = synthetic_facts(sc, truth, tolerances, reps=FACTS_REPS, jobs=jobs, model=model)
     out.mkdir(parents=True, exist_ok=True)
     facts_path = out / "selftest-facts.toml"
-    facts_path.write_text(facts_toml(scenario, values, tolerances, overrides), encoding="utf-8")
+    facts_path.write_text(facts_toml(scenario, values, tolerances, overrides, FACTS_REPS),
+                          encoding="utf-8")
     s = setup(sc, load_facts(facts_path), ",".join(truth), budget=budget,
               replications=replications, seed=seed, hold_out=hold_out)
     res = calibrate(s, out / "calibration", jobs=jobs, model=model, progress=progress)
