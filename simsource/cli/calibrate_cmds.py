@@ -6,40 +6,21 @@ command so ``simsource --help`` stays fast.
 
 from __future__ import annotations
 
-import contextlib
-from collections.abc import Iterator
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import click
 
+from simsource.cli.experiment_cmds import _backend, _warn
 from simsource.cli.params import RESULTS_DIR, SEED
 from simsource.cli.scenario_cmds import load_with_sets, set_option
-
-if TYPE_CHECKING:
-    from simsource.experiment.backend import Backend
-
-
-def _warn(msg: str) -> None:
-    click.echo(f"warning: {msg}", err=True)
-
-
-@contextlib.contextmanager
-def _backend(name: str, jobs: int | None, scheduler: str | None) -> Iterator[Backend]:
-    from simsource.experiment.backend import make_backend
-    from simsource.experiment.limits import warn_jobs
-
-    warn_jobs(jobs, _warn)
-    be = make_backend(name, jobs, scheduler)
-    try:
-        yield be
-    finally:
-        be.close()
 
 
 def _g(x: Any) -> str:
     from simsource import formatting
 
+    if x is None:  # an empty posterior has no quantiles
+        return "–"
     return formatting.number(x, 3, missing="–") if isinstance(x, float) else str(x)
 
 
