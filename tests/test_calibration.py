@@ -267,8 +267,8 @@ def test_facts_no_candidate_can_meet_give_an_empty_posterior_and_a_warning(
 def test_simulation_based_calibration_and_a_held_back_fact_with_the_real_model(
         tmp_path: Path) -> None:
     """The self-test of docs/calibration.md with a small budget: the operations share pins the
-    governance size per supplier, innovations the screening pass rate; coordinator utilisation
-    is held back and predicted."""
+    governance size per supplier, the ideas passed by screening the screening pass rate;
+    coordinator utilisation is held back and predicted."""
     got = run_selftest("nacka-multi", tmp_path, budget=150, replications=2, seed=3, jobs=2,
                        overrides={"scenario.years": 2.0})
     for key, p in got["params"].items():
