@@ -14,9 +14,9 @@ their random numbers (common random numbers) and a paired difference is fair.
   the server): a setting run before comes back at once, and asking for more replications runs
   only the new ones.
 * Served with ``simsource app --posterior DIR`` (environment variable
-  :data:`POSTERIOR_ENV`), replication ``i`` of every setting draws its calibrated parameters
-  from that posterior (:mod:`simsource.experiment.posterior`), as ``run --posterior`` does, so
-  the page's intervals include parameter uncertainty.
+  :data:`~simsource.experiment.posterior.POSTERIOR_ENV`), replication ``i`` of every setting
+  draws its calibrated parameters from that posterior (:mod:`simsource.experiment.posterior`),
+  as ``run --posterior`` does, so the page's intervals include parameter uncertainty.
 """
 
 from __future__ import annotations
@@ -37,7 +37,7 @@ import pandas as pd
 from simsource.experiment import pool
 from simsource.experiment.backend import default_jobs, using_backend
 from simsource.experiment.engine import Work, stream
-from simsource.experiment.posterior import Posterior
+from simsource.experiment.posterior import POSTERIOR_ENV, Posterior
 from simsource.experiment.worker import ChunkResult
 from simsource.scenario import Scenario
 
@@ -46,8 +46,6 @@ from simsource.scenario import Scenario
 CHUNK = 1
 #: settings whose replications are kept in memory
 CACHED_SETTINGS = 64
-#: the environment variable ``simsource app --posterior DIR`` sets for the page
-POSTERIOR_ENV = "SIMSOURCE_POSTERIOR"
 
 
 @functools.lru_cache(maxsize=1)

@@ -41,8 +41,7 @@ def app_cmd(port: int, host: str, posterior_dir: Path | None) -> None:
     if importlib.util.find_spec("streamlit") is None:
         raise UsageProblem(INSTALL_HINT)
     if posterior_dir is not None:
-        from simsource.app.runs import POSTERIOR_ENV
-        from simsource.experiment.posterior import Posterior
+        from simsource.experiment.posterior import POSTERIOR_ENV, Posterior
 
         Posterior.load(posterior_dir)  # a bad folder is one line here, not an error on the page
         os.environ[POSTERIOR_ENV] = str(posterior_dir.resolve())

@@ -41,6 +41,9 @@ if TYPE_CHECKING:
     from simsource.scenario import Scenario
 
 POSTERIOR_FILE = "posterior.parquet"
+#: the environment variable by which ``simsource app --posterior DIR`` hands the folder to the
+#: teaching page (a separate Streamlit process)
+POSTERIOR_ENV = "SIMSOURCE_POSTERIOR"
 PARAMETERS_FILE = "parameters.parquet"
 WEIGHT = "weight"
 #: the spawn key of the posterior draw: above every crc32 stream name of the model
