@@ -49,3 +49,20 @@ def failing_model(sc: Scenario, seed: int, replication: int) -> Record:
     if replication == 5:
         raise RuntimeError("model bug")
     return pid_model(sc, seed, replication)
+
+
+def calibration_model(sc: Scenario, seed: int, replication: int) -> Record:
+    """KPIs with a known dependence on two parameters, for testing calibration:
+    ``operations_share_of_unit_effort ~ N(0.1 + 0.3·g, 0.01)`` and
+    ``coordinator_utilisation ~ N(0.3 + 0.4·g, 0.02)`` with g =
+    ``coordination.governance_fte_per_supplier``; ``innovations_per_year ~ N(40·s, 1)`` with
+    s = ``funnel.screening_pass``; ``transition_deadline_met ~ Bernoulli(s)``."""
+    rng = np.random.default_rng(np.random.SeedSequence(seed, spawn_key=(replication,)))
+    g = sc.coordination.governance_fte_per_supplier
+    s = sc.funnel.screening_pass
+    return Record(kpis={
+        "operations_share_of_unit_effort": float(rng.normal(0.1 + 0.3 * g, 0.01)),
+        "coordinator_utilisation": float(rng.normal(0.3 + 0.4 * g, 0.02)),
+        "innovations_per_year": float(rng.normal(40 * s, 1.0)),
+        "transition_deadline_met": float(rng.random() < s),
+    })

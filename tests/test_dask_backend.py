@@ -93,6 +93,23 @@ def test_cli_run_on_dask_writes_the_same_files_as_local(runner: Any, local_12: P
     assert manifest["jobs"] == 2
 
 
+def test_a_posterior_gives_the_same_numbers_on_dask_as_locally(
+        backend: db.DaskBackend, sc: Scenario, tmp_path: Path) -> None:
+    import numpy as np
+
+    from simsource.experiment.posterior import Posterior, write_posterior
+
+    folder = tmp_path / "cal"
+    folder.mkdir()
+    write_posterior(folder, ["coordination.governance_fte_per_supplier"],
+                    np.array([[0.3], [1.2]]), np.array([0.5, 0.5]))
+    post = Posterior.load(folder)
+    local = run_batch(sc, 6, seed=4, jobs=1, posterior=post)
+    remote = run_batch(sc, 6, seed=4, backend=backend, chunk_size=1, posterior=post)
+    pd.testing.assert_frame_equal(local, remote)
+    assert not local.equals(run_batch(sc, 6, seed=4, jobs=1))
+
+
 def test_each_task_is_returned_once_and_an_early_stop_cancels_the_rest(
         backend: db.DaskBackend, sc: Scenario) -> None:
     tasks = plan_tasks([Work(sc, 0, range(40))], 1, FAKE)

@@ -37,9 +37,12 @@ if TYPE_CHECKING:
 
     from simsource.analysis.sensitivity import Evaluate
     from simsource.experiment.backend import Backend
+    from simsource.experiment.posterior import Posterior
     from simsource.scenario import Scenario
 
 STAFF_KEY = "coordination.staff"
+#: the keys a staffing level sets (a posterior's values for them are not applied)
+LEVEL_KEYS = (STAFF_KEY, "coordination.plan")
 COST_KPIS: tuple[str, ...] = catalogue.names(tag="staffing")
 OPERATORS: dict[str, Callable[[np.ndarray, float], np.ndarray]] = {
     ">=": np.greater_equal, "<=": np.less_equal, ">": np.greater, "<": np.less,
@@ -199,9 +202,13 @@ def find_staffing(sc: Scenario, target: Target | str, *, confidence: float = 0.9
                   min_staff: int = 1, max_staff: int = 60, replications: int = 40,
                   seed: int = 0, strict: bool = False, evaluate: Evaluate | None = None,
                   jobs: int | None = None, progress: bool = False,
-                  backend: str | Backend = "local") -> StaffingResult:
+                  backend: str | Backend = "local",
+                  posterior: Posterior | None = None) -> StaffingResult:
     """The smallest ``coordination.staff`` in ``min_staff..max_staff`` meeting ``target`` in at
-    least ``confidence`` of the replications (see the module docstring)."""
+    least ``confidence`` of the replications (see the module docstring). With ``posterior``,
+    replication ``i`` of every level uses the parameter set drawn for ``(seed, i)`` (the
+    staffing keys stay the level's), so the share meeting the target includes parameter
+    uncertainty."""
     if not 0.0 < confidence <= 1.0:
         raise UserError(f"--confidence: must be in (0, 1], got {confidence}")
     if min_staff < 0:
@@ -218,6 +225,8 @@ def find_staffing(sc: Scenario, target: Target | str, *, confidence: float = 0.9
 
         check_kpi(target.kpi, names, option="--target")
     level_scenario(sc, min_staff)  # a bad staffing level is a user error before anything runs
+    if posterior is not None:
+        posterior.check(level_scenario(sc, min_staff), seed, range(replications), LEVEL_KEYS)
     result = StaffingResult(sc.name, target, confidence, strict, min_staff, max_staff,
                             replications, seed, sc.coordination.consultants)
 
@@ -232,8 +241,8 @@ def find_staffing(sc: Scenario, target: Target | str, *, confidence: float = 0.9
         result.answer = search_smallest(passes, min_staff, max_staff)
 
     if evaluate is None:
-        with Evaluator(jobs, progress=progress, desc=f"staff {sc.name}",
-                       backend=backend) as runner:
+        with Evaluator(jobs, progress=progress, desc=f"staff {sc.name}", backend=backend,
+                       posterior=posterior, keep=LEVEL_KEYS) as runner:
             run(runner)
     else:
         run(evaluate)

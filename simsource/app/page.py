@@ -232,7 +232,7 @@ def run_live(run_key: tuple[str, str, int, int], current: Scenario, base_label: 
 
     b, c = runs.run_settings([Scenario.model_validate_json(run_key[0]),
                               Scenario.model_validate_json(run_key[1])], seed, n,
-                             on_update=update)
+                             on_update=update, posterior=runs.posterior())
     seconds = time.perf_counter() - t0
     bar.empty()
     live.empty()
@@ -290,6 +290,10 @@ def main() -> None:
     st.caption(f"{n} replications each, seed {seed}, {years:g} simulated years including "
                f"{current.scenario.warmup_years:g} warm-up{short}. Baseline and current use "
                "the same random numbers (common random numbers).")
+    post = runs.posterior()
+    if post is not None:
+        st.caption(f"{post.note()[0].upper()}{post.note()[1:]}: the spread of the results is "
+                   "what we do not know about the parameters as well as chance.")
     if base_sc.scenario.years != years:
         st.warning(f"The baseline simulates {base_sc.scenario.years:g} years, the current "
                    f"setting {years:g}: pin again after changing the years.")

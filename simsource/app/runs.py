@@ -13,10 +13,15 @@ their random numbers (common random numbers) and a paired difference is fair.
 * Replications already run are kept (:class:`ReplicationCache`, shared by every session of
   the server): a setting run before comes back at once, and asking for more replications runs
   only the new ones.
+* Served with ``simsource app --posterior DIR`` (environment variable
+  :data:`~simsource.experiment.posterior.POSTERIOR_ENV`), replication ``i`` of every setting
+  draws its calibrated parameters from that posterior (:mod:`simsource.experiment.posterior`),
+  as ``run --posterior`` does, so the page's intervals include parameter uncertainty.
 """
 
 from __future__ import annotations
 
+import functools
 import math
 import os
 import threading
@@ -32,6 +37,7 @@ import pandas as pd
 from simsource.experiment import pool
 from simsource.experiment.backend import default_jobs, using_backend
 from simsource.experiment.engine import Work, stream
+from simsource.experiment.posterior import POSTERIOR_ENV, Posterior
 from simsource.experiment.worker import ChunkResult
 from simsource.scenario import Scenario
 
@@ -40,6 +46,13 @@ from simsource.scenario import Scenario
 CHUNK = 1
 #: settings whose replications are kept in memory
 CACHED_SETTINGS = 64
+
+
+@functools.lru_cache(maxsize=1)
+def posterior() -> Posterior | None:
+    """The posterior the page was served with (``simsource app --posterior DIR``), or None."""
+    folder = os.environ.get(POSTERIOR_ENV)
+    return Posterior.load(folder) if folder else None
 
 
 @dataclass(frozen=True)
@@ -170,22 +183,27 @@ Progress = Callable[[int, int], None]
 
 
 def run_settings(settings: Sequence[Scenario], seed: int, n: int, *, jobs: int | None = None,
-                 on_update: Update | None = None, cache: ReplicationCache = CACHE
-                 ) -> list[BatchResult]:
+                 on_update: Update | None = None, cache: ReplicationCache = CACHE,
+                 posterior: Posterior | None = None) -> list[BatchResult]:
     """Replications ``0..n-1`` of every setting with root ``seed`` (replication 0 traced),
     reusing cached ones; identical settings run once. ``on_update`` gets a :class:`Partial`
-    after every chunk (and once at the start if anything was cached)."""
+    after every chunk (and once at the start if anything was cached). With ``posterior``,
+    replication ``i`` uses the parameter set drawn for ``(seed, i)``."""
     if n < 1:
         raise ValueError(f"replications must be at least 1, got {n}")
     t0 = time.perf_counter()
-    keys = [sc.model_dump_json() for sc in settings]
+    tag = f"|posterior:{posterior.digest}" if posterior is not None else ""
+    keys = [sc.model_dump_json() + tag for sc in settings]
     have = {key: {i: r for i, r in cache.get(key, seed).items() if i < n}
             for key in dict.fromkeys(keys)}
     unique = list(have)
     first = {key: settings[keys.index(key)] for key in unique}
     missing = {key: [i for i in range(n) if i not in have[key]] for key in unique}
     todo_keys = [key for key in unique if missing[key]]
-    works = [Work(first[key], seed, missing[key], trace=(0,)) for key in todo_keys]
+    works = [Work(first[key], seed, missing[key], trace=(0,),
+                  params=posterior.params_for(first[key], seed, missing[key])
+                  if posterior is not None else {})
+             for key in todo_keys]
     todo = sum(len(w.reps) for w in works)
 
     def results() -> list[BatchResult | None]:

@@ -57,6 +57,10 @@ COMMANDS: dict[str, Lazy] = {
     "sensitivity": Lazy("simsource.cli.analysis_sa_cmds:sensitivity_cmd",
                         "Which parameters drive a KPI? Morris or Sobol sensitivity analysis "
                         "(SALib) over the plausible ranges the scenario schema declares."),
+    "calibrate": Lazy("simsource.cli.calibrate_cmds:calibrate_cmd",
+                      "Which parameter values reproduce what was observed? History matching of a "
+                      "scenario's parameters against a facts file; writes a posterior for "
+                      "--posterior."),
     "plot": Lazy("simsource.cli.analysis_cmds:plot_cmd",
                  "Draw the figures of a results folder from `run`, `compare` or `sweep`."),
     "report": Lazy("simsource.cli.analysis_cmds:report_cmd",

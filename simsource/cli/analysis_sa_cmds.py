@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Any
 import click
 
 from simsource.cli import UsageProblem
-from simsource.cli.params import RESULTS_DIR, SEED
+from simsource.cli.params import RESULTS_DIR, SEED, posterior_option
 from simsource.cli.scenario_cmds import set_option
 
 if TYPE_CHECKING:
@@ -197,11 +197,12 @@ def sensitivity_cmd(scenario: str, method: str, params: str | None, samples: int
                    "to reach --confidence.")
 @backend_option
 @scheduler_option
+@posterior_option
 @click.option("-q", "--quiet", is_flag=True, help="No progress bar.")
 def staff_cmd(scenario: str, target: str, confidence: float, max_staff: int, min_staff: int,
               replications: int, seed: int, jobs: int | None, out: Path | None,
               sets: tuple[str, ...], years: float | None, strict: bool, backend: str,
-              scheduler: str | None, quiet: bool) -> None:
+              scheduler: str | None, posterior_dir: Path | None, quiet: bool) -> None:
     """How many coordinators are needed? The smallest coordination.staff for which TARGET holds
     in at least --confidence of the replications, its cost, and the curve.
 
@@ -220,11 +221,17 @@ def staff_cmd(scenario: str, target: str, confidence: float, max_staff: int, min
     folder = out or Path("results") / f"staff-{sc.name}"
     files = ("staff.csv", "staff.png", "staff.json")
     claim_files(folder, *files, dry=True)  # a user's file there: refused before the work
+    post = None
+    if posterior_dir is not None:
+        from simsource.experiment.posterior import Posterior
+
+        post = Posterior.load(posterior_dir)
     t0 = time.perf_counter()
     with _backend(backend, jobs, scheduler) as be:
         res = st.find_staffing(sc, target, confidence=confidence, min_staff=min_staff,
                                max_staff=max_staff, replications=replications, seed=seed,
-                               strict=strict, jobs=jobs, progress=not quiet, backend=be)
+                               strict=strict, jobs=jobs, progress=not quiet, backend=be,
+                               posterior=post)
     elapsed = time.perf_counter() - t0
     claim_files(folder, *files)
     res.table().to_csv(folder / "staff.csv", index=False)
@@ -241,6 +248,7 @@ def staff_cmd(scenario: str, target: str, confidence: float, max_staff: int, min
                                             if k in chosen.means},
         "evaluated": res.evaluated, "seconds": round(elapsed, 1), "command": _command(),
         "note": "coordination.plan = [] (staffing is the steady level from day 0)",
+        "posterior_source": None if post is None else post.record(),
     })
     click.echo(f"staffing search: {sc.name}, target {res.target} in ≥ {confidence:.0%} of "
                f"{replications} replications (seed {seed}, common random numbers)")
@@ -249,5 +257,7 @@ def staff_cmd(scenario: str, target: str, confidence: float, max_staff: int, min
     click.echo(st.format_levels(res))
     for line in st.describe(res):
         click.echo(line)
+    if post is not None:
+        click.echo(post.note().replace("intervals include", "the shares and intervals include"))
     click.echo(f"{len(res.levels) * replications} simulations in {elapsed:.0f} s; wrote "
                f"{folder}/staff.csv, staff.png, staff.json")

@@ -11,6 +11,7 @@ from pathlib import Path
 import click
 
 from simsource.cli import UsageProblem
+from simsource.cli.params import posterior_option
 
 INSTALL_HINT = "streamlit is not installed: pip install 'simsource[app]'"
 
@@ -34,10 +35,16 @@ def streamlit_command(host: str, port: int) -> list[str]:
               help="Port to serve the page on.")
 @click.option("--host", default="127.0.0.1", show_default=True,
               help="Address to bind to (127.0.0.1: this computer only).")
-def app_cmd(port: int, host: str) -> None:
+@posterior_option
+def app_cmd(port: int, host: str, posterior_dir: Path | None) -> None:
     """Start the teaching what-if page (Streamlit) on http://HOST:PORT; Ctrl-C stops it."""
     if importlib.util.find_spec("streamlit") is None:
         raise UsageProblem(INSTALL_HINT)
+    if posterior_dir is not None:
+        from simsource.experiment.posterior import POSTERIOR_ENV, Posterior
+
+        Posterior.load(posterior_dir)  # a bad folder is one line here, not an error on the page
+        os.environ[POSTERIOR_ENV] = str(posterior_dir.resolve())
     click.echo(f"simsource app: http://{host}:{port}  (Ctrl-C to stop)", err=True)
     cmd = streamlit_command(host, port)
     if os.name == "posix":

@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Any
 import click
 
 from simsource.cli import UsageProblem
-from simsource.cli.params import RESULTS_DIR, SEED, max_events_option
+from simsource.cli.params import RESULTS_DIR, SEED, max_events_option, posterior_option
 from simsource.cli.scenario_cmds import load_with_sets, set_option
 
 if TYPE_CHECKING:
@@ -23,6 +23,8 @@ if TYPE_CHECKING:
     import pandas as pd
 
     from simsource.experiment.backend import Backend
+    from simsource.experiment.posterior import Posterior
+    from simsource.scenario import Scenario
 
 DEFAULT_N = 100
 
@@ -72,6 +74,7 @@ def _batch_options(f: Callable[..., Any]) -> Callable[..., Any]:
                      help="With --backend dask: the scheduler, e.g. tcp://10.0.0.5:8786 "
                           "(default: a local cluster of -j workers)."),
         max_events_option(),
+        posterior_option,
     ]
     for opt in reversed(opts):
         f = opt(f)
@@ -89,6 +92,22 @@ def _warn_overloaded(table: pd.DataFrame, scenario: str | None = None) -> None:
         name = scenario if scenario is not None else str(r["scenario"])
         if catalogue.is_overloaded(float(r["mean"])):
             _warn(catalogue.overload_warning(name, float(r["mean"])))
+
+
+def _posterior(folder: Path | None, scenarios: list[Scenario],
+               keep: tuple[str, ...] = ()) -> Posterior | None:
+    """The ``--posterior`` folder, read and checked; a warning for each key a scenario lacks
+    (not applied to it)."""
+    if folder is None:
+        return None
+    from simsource.experiment.posterior import Posterior
+
+    post = Posterior.load(folder)
+    for sc in scenarios:
+        missing = [k for k in post.missing_keys(sc) if k not in keep]
+        if missing:
+            _warn(f"--posterior: {sc.name} has no {', '.join(missing)}; not applied to it")
+    return post
 
 
 def _print_summary(out: Path, title: str) -> None:
@@ -114,7 +133,8 @@ def _print_summary(out: Path, title: str) -> None:
 def run_cmd(scenario: str, replications: int | None, seed: int | None, jobs: int | None,
             sets: tuple[str, ...], out: Path | None, quiet: bool, overwrite: bool,
             backend: str, scheduler: str | None, max_events: float | None,
-            precision: float | None, max_n: int, kpis: str | None) -> None:
+            posterior_dir: Path | None, precision: float | None, max_n: int,
+            kpis: str | None) -> None:
     """Run N replications of a scenario in parallel; write a results folder and print a summary.
 
     Re-running the same command continues an interrupted batch; a larger -n extends it.
@@ -128,13 +148,14 @@ def run_cmd(scenario: str, replications: int | None, seed: int | None, jobs: int
     out = out or Path("results") / sc.name
     if kpis is not None and precision is None:
         raise UsageProblem("--kpis: only with --precision")
+    post = _posterior(posterior_dir, [sc])
     with _backend(backend, jobs, scheduler) as be:
         if precision is None:
             from simsource.experiment.runner import run_batch
 
             n = DEFAULT_N if replications is None else replications
             run_batch(sc, n, seed, jobs, out, progress=not quiet, overwrite=overwrite,
-                      backend=be, command=_command(), warn=_warn)
+                      backend=be, command=_command(), warn=_warn, posterior=post)
             outcome = None
         else:
             from simsource.experiment.precision import run_precise
@@ -143,7 +164,7 @@ def run_cmd(scenario: str, replications: int | None, seed: int | None, jobs: int
             frame, outcome = run_precise(sc, out, target=precision, max_n=max_n, seed=seed,
                                          kpis=names, min_n=replications or 10, jobs=jobs,
                                          progress=not quiet, overwrite=overwrite, backend=be,
-                                         command=_command(), warn=_warn)
+                                         command=_command(), warn=_warn, posterior=post)
             n = len(frame)
     note = ""
     if outcome is not None and outcome.reached:
@@ -154,6 +175,8 @@ def run_cmd(scenario: str, replications: int | None, seed: int | None, jobs: int
         _print_summary(out, f"{sc.name}: {n} replications, seed {seed} -> {out}")
         if note:
             click.echo(note)
+        if post is not None:
+            click.echo(post.note())
     warning = warmup_warning(out, sc)
     if warning:
         if warning.startswith("note:"):
@@ -182,7 +205,7 @@ def _is_results_dir(arg: str) -> bool:
 def compare_cmd(sources: tuple[str, ...], ladder: bool, replications: int | None,
                 seed: int | None, jobs: int | None, sets: tuple[str, ...], out: Path | None,
                 quiet: bool, overwrite: bool, backend: str, scheduler: str | None,
-                max_events: float | None) -> None:
+                max_events: float | None, posterior_dir: Path | None) -> None:
     """Compare scenarios with common random numbers: each one's mean and 95 % CI, and the paired
     difference to the first with its CI and Holm-corrected p-value.
 
@@ -206,10 +229,11 @@ def compare_cmd(sources: tuple[str, ...], ladder: bool, replications: int | None
             items.append(load_with_sets(arg, sets))
     seed = 0 if seed is None else seed
     n = DEFAULT_N if replications is None else replications
+    post = _posterior(posterior_dir, [it for it in items if not isinstance(it, Path)])
     with _backend(backend, jobs, scheduler) as be:
         table = run_compare(items, n, seed, jobs, out, progress=not quiet, overwrite=overwrite,
                             backend=be, command=_command(), max_events=max_events, warn=_warn,
-                            ladder=ladder)
+                            posterior=post, ladder=ladder)
     from simsource.experiment.compare import default_out
 
     _warn_overloaded(table)
@@ -220,6 +244,8 @@ def compare_cmd(sources: tuple[str, ...], ladder: bool, replications: int | None
     how = "each with the one before it (ladder)" if ladder else "paired by replication"
     click.echo(f"comparison, seed {seed}, {how} -> {where}")
     click.echo(comparison_table(table, ladder=ladder))
+    if post is not None:
+        click.echo(post.note())
 
 
 @click.command("sweep")
@@ -233,7 +259,7 @@ def compare_cmd(sources: tuple[str, ...], ladder: bool, replications: int | None
 def sweep_cmd(scenario: str, vary: tuple[str, ...], lhs: int | None, replications: int | None,
               seed: int | None, jobs: int | None, sets: tuple[str, ...], out: Path | None,
               quiet: bool, overwrite: bool, backend: str, scheduler: str | None,
-              max_events: float | None) -> None:
+              max_events: float | None, posterior_dir: Path | None) -> None:
     """Run a scenario over a design of parameter values (common random numbers at every point).
 
     Writes sweep.parquet, sweep_summary.csv, design.csv and one results folder per point.
@@ -246,10 +272,11 @@ def sweep_cmd(scenario: str, vary: tuple[str, ...], lhs: int | None, replication
     seed = 0 if seed is None else seed
     n = DEFAULT_N if replications is None else replications
     points = expand(vary, sc, lhs=lhs, seed=seed)
+    post = _posterior(posterior_dir, [sc], keep=tuple(points[0]) if points else ())
     with _backend(backend, jobs, scheduler) as be:
         design, summary = run_sweep(sc, points, n, seed, jobs, out, progress=not quiet,
                                     overwrite=overwrite, backend=be, command=_command(),
-                                    lhs=lhs, max_events=max_events, warn=_warn)
+                                    lhs=lhs, max_events=max_events, warn=_warn, posterior=post)
     where = out or default_out(sc)
     if quiet:
         click.echo(str(where))
@@ -257,3 +284,5 @@ def sweep_cmd(scenario: str, vary: tuple[str, ...], lhs: int | None, replication
     click.echo(f"sweep of {sc.name}: {len(design)} points x {n} replications, seed {seed} "
                f"-> {where}")
     click.echo(sweep_table(design, summary))
+    if post is not None:
+        click.echo(post.note())

@@ -4,7 +4,8 @@
   files store seeds as 64-bit integers);
 * :data:`RESULTS_DIR` — a results folder: not empty text (``--out ""`` would be the working
   folder), and no part of it an existing file (``--out file/sub``);
-* :func:`max_events_option` — the limit on the expected events of one replication.
+* :func:`max_events_option` — the limit on the expected events of one replication;
+* :data:`posterior_option` — ``--posterior DIR``, a calibration folder to draw parameters from.
 """
 
 from __future__ import annotations
@@ -54,3 +55,10 @@ def max_events_option() -> Callable[[F], F]:
         "--max-events", type=click.FloatRange(min=0), default=None, metavar="E",
         help="Refuse a scenario whose expected simulation events per replication exceed E, "
              "estimated before anything runs (default: 50 million; 0: no limit).")
+
+
+posterior_option = click.option(
+    "--posterior", "posterior_dir", type=click.Path(path_type=Path), default=None,
+    metavar="DIR",
+    help="A folder written by `simsource calibrate`: replication i uses a parameter set drawn "
+         "(from seed and i) from its posterior, so the intervals include parameter uncertainty.")

@@ -29,6 +29,7 @@ if TYPE_CHECKING:
     import pandas as pd
 
     from simsource.experiment.backend import Backend
+    from simsource.experiment.posterior import Posterior
     from simsource.scenario import Scenario
 
 
@@ -65,8 +66,8 @@ def run_compare(sources: Sequence[Scenario | Path], replications: int, seed: int
                 *, overwrite: bool = False, backend: str | Backend = "local",
                 command: str | None = None,
                 model: str | None = None, max_events: float | None = None,
-                warn: Callable[[str], None] | None = None, ladder: bool = False
-                ) -> pd.DataFrame:
+                warn: Callable[[str], None] | None = None,
+                posterior: Posterior | None = None, ladder: bool = False) -> pd.DataFrame:
     """Run (or reuse) each source and write ``comparison.csv`` and ``compare.json``.
 
     ``sources`` are scenarios (run into ``out/<name>/``, resumable) or paths of existing
@@ -74,6 +75,8 @@ def run_compare(sources: Sequence[Scenario | Path], replications: int, seed: int
     each scenario's difference is to the one before it (a ladder of one-change steps, e.g.
     ``nacka-single nacka-split nacka-multi-10 …``), not to the first. Scenarios whose
     expected events per replication exceed ``max_events`` are refused before anything runs.
+    With ``posterior``, replication ``i`` of every scenario uses the same parameter set (drawn
+    for ``(seed, i)``); an existing folder must have been run with the same posterior.
     """
     from simsource.experiment.results import load_results
 
@@ -92,6 +95,13 @@ def run_compare(sources: Sequence[Scenario | Path], replications: int, seed: int
                 raise UserError(f"{src}: holds seed {res.manifest.get('seed')}, but the "
                                 f"comparison uses seed {seed}; pass --seed "
                                 f"{res.manifest.get('seed')} to pair by replication")
+            theirs = res.manifest.get("posterior")
+            ours = posterior.digest if posterior is not None else None
+            if theirs != ours:
+                was = f"with posterior {theirs}" if theirs else "without a posterior"
+                now = f"with posterior {ours}" if ours else "without one"
+                raise UserError(f"{src}: was run {was}, the comparison {now}; pair only "
+                                "results drawn from the same parameter sets")
             name = str(res.manifest.get("scenario", src.name))
             loaded[name] = res.replications
             folders[name] = src
@@ -111,14 +121,15 @@ def run_compare(sources: Sequence[Scenario | Path], replications: int, seed: int
         own.clean_tmp()
         own.claim(*(f"{name}/" for _, name in to_run))
         return _run(out, own, names, to_run, loaded, folders, replications, seed, jobs,
-                    progress, overwrite, backend, command, model, warn, ladder)
+                    progress, overwrite, backend, command, model, warn, posterior, ladder)
 
 
 def _run(out: Path, own: Ownership, names: list[str], to_run: list[tuple[Scenario, str]],
          loaded: dict[str, pd.DataFrame], folders: dict[str, Path], replications: int,
          seed: int, jobs: int | None, progress: bool, overwrite: bool,
          backend: str | Backend, command: str | None, model: str | None,
-         warn: Callable[[str], None] | None, ladder: bool = False) -> pd.DataFrame:
+         warn: Callable[[str], None] | None, posterior: Posterior | None,
+         ladder: bool = False) -> pd.DataFrame:
     from simsource.experiment.backend import using_backend
     from simsource.experiment.runner import run_stores
     from simsource.stats import compare_table
@@ -127,7 +138,7 @@ def _run(out: Path, own: Ownership, names: list[str], to_run: list[tuple[Scenari
         with using_backend(backend, jobs) as be:
             frames = run_stores([(sc, out / name) for sc, name in to_run], replications, seed,
                                 be, progress=progress, desc="compare", overwrite=overwrite,
-                                command=command, model=model, warn=warn)
+                                command=command, model=model, warn=warn, posterior=posterior)
         for (_, name), frame in zip(to_run, frames, strict=True):
             loaded[name] = frame
             folders[name] = out / name
@@ -146,5 +157,8 @@ def _run(out: Path, own: Ownership, names: list[str], to_run: list[tuple[Scenari
         "folders": {n: os.path.relpath(p, out) for n, p in folders.items()},
         "written": own.recorded(),
     }
+    if posterior is not None:
+        meta["posterior"] = posterior.digest
+        meta["posterior_source"] = posterior.record()
     atomic_write_text(out / COMPARE_JSON, json.dumps(meta, indent=2) + "\n")
     return table

@@ -157,6 +157,33 @@ def expand(vary: Sequence[str], sc: Scenario, lhs: int | None = None, seed: int 
     return factorial(varies, sc)
 
 
+# ---- Latin hypercubes over parameter ranges (scipy.stats.qmc) ---------------------------------
+def unit_lhs(dimensions: int, n: int, rng: np.random.Generator) -> np.ndarray:
+    """``n`` points of a scrambled Latin hypercube in ``[0, 1)^dimensions``
+    (:class:`scipy.stats.qmc.LatinHypercube`: one point in each of ``n`` equal slices of every
+    axis)."""
+    import numpy as np
+    from scipy.stats import qmc
+
+    if n < 1:
+        raise UserError(f"a Latin hypercube needs at least 1 point, got {n}")
+    check_points(n, "Latin hypercube")
+    return np.asarray(qmc.LatinHypercube(dimensions, rng=rng).random(n), dtype=float)
+
+
+def lhs_matrix(params: Sequence[Param], n: int, seed: int) -> np.ndarray:
+    """``n`` points of a Latin hypercube over the ranges of ``params`` (rows = points,
+    unrounded; :func:`design_points` rounds integer parameters), from
+    ``numpy.random.default_rng(seed)``."""
+    import numpy as np
+
+    u = unit_lhs(len(params), n, np.random.default_rng(seed))
+    low = np.array([p.low for p in params])
+    high = np.array([p.high for p in params])
+    out: np.ndarray = low + u * (high - low)
+    return out
+
+
 # ---- SALib samples (Morris trajectories, Saltelli/Sobol) --------------------------------------
 def salib_problem(params: Sequence[Param]) -> dict[str, Any]:
     """The SALib problem dictionary of ``params`` (names and bounds)."""

@@ -22,10 +22,11 @@ from __future__ import annotations
 
 import contextlib
 import functools
+import json
 import math
 import sys
-from collections.abc import Callable, Iterable, Iterator, Sequence
-from dataclasses import dataclass
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from dataclasses import dataclass, field
 from types import TracebackType
 from typing import TYPE_CHECKING, Any
 
@@ -36,6 +37,7 @@ if TYPE_CHECKING:
     import pandas as pd
 
     from simsource.experiment.backend import Backend
+    from simsource.experiment.posterior import Posterior
     from simsource.scenario import Scenario
 
 MAX_CHUNK = 50
@@ -46,12 +48,14 @@ Progress = Callable[[int, int], None]
 @dataclass(frozen=True)
 class Work:
     """Replications ``reps`` of ``scenario`` with root ``seed``; ``trace`` lists those whose
-    event log is wanted."""
+    event log is wanted; ``params`` maps a replication to the overrides it runs with (a
+    parameter set per replication, e.g. from :mod:`simsource.experiment.posterior`)."""
 
     scenario: Scenario
     seed: int
     reps: Sequence[int]
     trace: Sequence[int] = ()
+    params: Mapping[int, Mapping[str, Any]] = field(default_factory=dict)
 
 
 # ---- planning ----------------------------------------------------------------------------
@@ -86,9 +90,20 @@ def plan_tasks(works: Sequence[Work], chunk_size: int, model: str | None = None
     for key, work in enumerate(works):
         js = work.scenario.model_dump_json()
         trace = set(work.trace)
-        tasks += [ChunkTask(key, js, work.seed, b, model, tuple(i for i in b if i in trace))
+        tasks += [ChunkTask(key, js, work.seed, b, model, tuple(i for i in b if i in trace),
+                            _params_json(work.params, b))
                   for b in blocks(work.reps, chunk_size)]
     return sorted(tasks, key=lambda t: (t.reps[0], t.key))
+
+
+def _params_json(params: Mapping[int, Mapping[str, Any]], reps: Sequence[int]
+                 ) -> tuple[str, ...]:
+    """One JSON object of overrides per replication (``""`` for none); ``()`` when no
+    replication of the block has any."""
+    if not params or not any(params.get(i) for i in reps):
+        return ()
+    return tuple(json.dumps(dict(params[i]), sort_keys=True) if params.get(i) else ""
+                 for i in reps)
 
 
 # ---- running -----------------------------------------------------------------------------
@@ -158,11 +173,16 @@ class Evaluator:
     ``0..replications-1``, the same seed everywhere: common random numbers).
 
     One backend stays open across calls, with one tqdm bar on stderr whose total grows with
-    each call. Use as a context manager.
+    each call (or is ``total`` from the start, for work of known size). With ``posterior``
+    (:class:`~simsource.experiment.posterior.Posterior`), replication ``i`` of every scenario
+    runs with the parameter set drawn for ``(seed, i)``, except the keys in ``keep`` (those the
+    caller varies itself). Use as a context manager.
     """
 
     def __init__(self, jobs: int | None = None, *, progress: bool = False, desc: str = "",
-                 backend: str | Backend = "local", model: str | None = None) -> None:
+                 backend: str | Backend = "local", model: str | None = None,
+                 posterior: Posterior | None = None, keep: Sequence[str] = (),
+                 total: int | None = None) -> None:
         from simsource.experiment.backend import make_backend
 
         # a backend given by name is ours to close; a ready one (e.g. on a Dask scheduler the
@@ -171,16 +191,24 @@ class Evaluator:
         self.backend: Backend = make_backend(backend, jobs) if isinstance(backend, str) \
             else backend
         self.model = model
-        self.bar = progress_bar(0, 0, desc, progress)
+        self.posterior = posterior
+        self.keep = tuple(keep)
+        self.bar = progress_bar(total or 0, 0, desc, progress)
         self.simulations = 0
 
     def __call__(self, scenarios: Sequence[Scenario], replications: int,
                  seed: int) -> list[pd.DataFrame]:
         if replications < 1:
             raise UserError(f"replications: must be at least 1, got {replications}")
-        works = [Work(sc, seed, range(replications)) for sc in scenarios]
+        post = self.posterior
+        works = [Work(sc, seed, range(replications),
+                      params=post.params_for(sc, seed, range(replications), self.keep)
+                      if post is not None else {})
+                 for sc in scenarios]
         rows: list[list[dict[str, Any]]] = [[] for _ in works]
-        self.bar.total = (self.bar.total or 0) + len(works) * replications
+        needed = self.bar.n + len(works) * replications
+        if needed > (self.bar.total or 0):
+            self.bar.total = needed
         self.bar.refresh()
         for key, chunk in stream(works, self.backend, model=self.model):
             rows[key] += chunk.kpi_rows

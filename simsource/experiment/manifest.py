@@ -74,9 +74,11 @@ def write_manifest(root: Path, data: Mapping[str, Any], own: Ownership | None = 
 
 
 def _describe(m: Mapping[str, Any]) -> str:
-    what = "a sweep over" if m.get("kind") == "sweep" else "scenario"
+    what = {"sweep": "a sweep over", "calibrate": "a calibration of"}.get(
+        str(m.get("kind")), "scenario")
     return (f"{what} {m.get('scenario')} (hash {m.get('scenario_hash')}, seed {m.get('seed')}"
-            + (f", design {m.get('design_hash')}" if m.get("design_hash") else "") + ")")
+            + (f", design {m.get('design_hash')}" if m.get("design_hash") else "")
+            + (f", posterior {m.get('posterior')}" if m.get("posterior") else "") + ")")
 
 
 def claim_folder(root: Path, identity: Mapping[str, Any], overwrite: bool,
@@ -84,8 +86,10 @@ def claim_folder(root: Path, identity: Mapping[str, Any], overwrite: bool,
     """Check that ``root`` may be written for ``identity``; return its manifest if it resumes.
 
     ``identity`` holds ``kind``, ``scenario`` (name, for messages), ``scenario_hash``, ``seed``
-    and optionally ``design_hash``. Returns None for a new (or overwritten) folder. Call it
-    holding the folder's lock; ``own`` is the folder's record (read here when not given).
+    and optionally ``design_hash`` and ``posterior`` (the checksum of a calibration posterior
+    the replications draw their parameters from). Returns None for a new (or overwritten)
+    folder. Call it holding the folder's lock; ``own`` is the folder's record (read here when
+    not given).
     """
     if not root.exists():
         return None
@@ -111,7 +115,7 @@ def claim_folder(root: Path, identity: Mapping[str, Any], overwrite: bool,
             own.clear()
             return None
         raise UserError(f"{exc}; {own.advice()}") from None
-    keys = ("kind", "scenario_hash", "seed", "design_hash")
+    keys = ("kind", "scenario_hash", "seed", "design_hash", "posterior")
     if any(old.get(k, "run" if k == "kind" else None) != identity.get(k) for k in keys):
         if overwrite:
             own.clear()

@@ -25,6 +25,7 @@ if TYPE_CHECKING:
     import pandas as pd
 
     from simsource.experiment.backend import Backend
+    from simsource.experiment.posterior import Posterior
     from simsource.scenario import Scenario
 
 DEFAULT_KPIS: tuple[str, ...] = catalogue.names("precision")
@@ -82,9 +83,11 @@ def run_precise(sc: Scenario, out: Path, *, target: float, max_n: int, seed: int
                 kpis: Sequence[str] | None = None, min_n: int = 10, jobs: int | None = None,
                 progress: bool = False, overwrite: bool = False, backend: str | Backend = "local",
                 command: str | None = None, model: str | None = None,
-                warn: Callable[[str], None] | None = None) -> tuple[pd.DataFrame, PrecisionOutcome]:
+                warn: Callable[[str], None] | None = None, posterior: Posterior | None = None
+                ) -> tuple[pd.DataFrame, PrecisionOutcome]:
     """Run ``sc`` into ``out`` until every KPI in ``kpis`` reaches ``target`` relative precision
-    (or ``max_n`` replications); returns the KPI frame and what was reached."""
+    (or ``max_n`` replications); returns the KPI frame and what was reached. With
+    ``posterior``, replication ``i`` uses the parameter set drawn for ``(seed, i)``."""
     from simsource.experiment.backend import using_backend
     from simsource.experiment.store import ResultStore
     from simsource.stats import precision_reached
@@ -95,9 +98,12 @@ def run_precise(sc: Scenario, out: Path, *, target: float, max_n: int, seed: int
         raise UserError(f"--max-n: must be at least 2, got {max_n}")
     names = list(kpis or DEFAULT_KPIS)
     n = min(max_n, max(2, min_n))
+    if posterior is not None:
+        posterior.check(sc, seed, range(max_n))
     with using_backend(backend, jobs) as be, \
             ResultStore.open(out, sc, seed, requested=max_n, overwrite=overwrite,
-                             backend=be.name, jobs=be.jobs, command=command, warn=warn) as store, \
+                             backend=be.name, jobs=be.jobs, command=command, warn=warn,
+                             posterior=posterior) as store, \
             progress_bar(n, 0, f"{sc.name} (to ±{target:.0%})", progress) as bar:
 
         def ensure(m: int) -> pd.DataFrame:
@@ -105,7 +111,8 @@ def run_precise(sc: Scenario, out: Path, *, target: float, max_n: int, seed: int
             bar.total = m
             if m - len(todo) > bar.n:
                 bar.update(m - len(todo) - bar.n)
-            execute([Job(store, sc, seed, todo)], be, bar, model=model)
+            params = posterior.params_for(sc, seed, todo) if posterior is not None else {}
+            execute([Job(store, sc, seed, todo, params)], be, bar, model=model)
             return store.kpis(m)
 
         reached = False

@@ -31,6 +31,7 @@ ID_COLUMNS: dict[str, dict[str, str]] = {
     "replications.parquet": {"scenario": "s", "replication": "i", "seed": "i"},
     "timeseries.parquet": {"scenario": "s", "replication": "i", "seed": "i", "month": "n"},
     "sweep.parquet": {"point": "i", "replication": "i", "seed": "i"},
+    "parameters.parquet": {"replication": "i", "seed": "i", "posterior_row": "i"},
 }
 
 
@@ -97,7 +98,12 @@ def _read_text(path: Path) -> str:
 class Results:
     """A results folder: ``kind`` (run | compare | sweep), ``manifest`` (dict), ``summary``,
     ``replications``, ``timeseries`` (DataFrames), ``scenario_toml`` (str) and, for a comparison
-    or a sweep, ``members`` (name or point → folder) and :meth:`member`."""
+    or a sweep, ``members`` (name or point → folder) and :meth:`member`.
+
+    Run with ``--posterior``, ``posterior`` describes the calibration posterior (else None) and
+    ``parameters`` says which parameter set each replication used (``replication, seed,
+    posterior_row`` and one column per key; stacked with ``scenario`` / ``point`` for a
+    comparison or a sweep)."""
 
     def __init__(self, path: Path, kind: str, manifest: dict[str, Any], summary: pd.DataFrame,
                  scenario_toml: str, members: dict[str, Path] | None = None) -> None:
@@ -128,7 +134,25 @@ class Results:
             return _read_parquet(self.path / "timeseries.parquet")
         return self._stack("timeseries")
 
-    def _stack(self, what: str) -> pd.DataFrame:
+    @property
+    def posterior(self) -> dict[str, Any] | None:
+        """The posterior the replications drew their parameters from (folder, sha256, sets,
+        keys), or None."""
+        record = self.manifest.get("posterior_source")
+        return dict(record) if isinstance(record, dict) else None
+
+    @functools.cached_property
+    def parameters(self) -> pd.DataFrame | None:
+        """The parameter set each replication used (run with ``--posterior``), else None."""
+        from simsource.experiment.posterior import PARAMETERS_FILE
+
+        if self.posterior is None:
+            return None
+        if self.kind == "run":
+            return _read_parquet(self.path / PARAMETERS_FILE)
+        return self._stack("parameters", tag=True)
+
+    def _stack(self, what: str, tag: bool = False) -> pd.DataFrame:
         import pandas as pd
 
         frames = []
@@ -136,6 +160,8 @@ class Results:
             df = _read_parquet(folder / f"{what}.parquet")
             if self.kind == "sweep":
                 df.insert(0, "point", int(name.lstrip("p")))
+            elif tag:
+                df.insert(0, "scenario", name)
             frames.append(df)
         return pd.concat(frames, ignore_index=True)
 
@@ -149,6 +175,10 @@ def _load_run(path: Path) -> Results:
     kind = str(manifest.get("kind", "run"))
     if kind == "sweep":
         return _load_sweep(path, manifest)
+    if kind == "calibrate":
+        raise UserError(f"{path}: a calibration folder, not results of run, compare or sweep; "
+                        "read it with simsource.analysis.calibration.load_calibration, or use "
+                        "it with --posterior")
     if manifest.get("finished") is None:
         raise UserError(f"{path}: unfinished run ({manifest.get('replications', 0)} of "
                         f"{manifest.get('requested')} replications on disk); run the same "

@@ -8,8 +8,8 @@ memory) and the Python API :func:`run_batch`.
 from __future__ import annotations
 
 import contextlib
-from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol
 
@@ -29,6 +29,7 @@ if TYPE_CHECKING:
     import pandas as pd
 
     from simsource.experiment.backend import Backend
+    from simsource.experiment.posterior import Posterior
     from simsource.scenario import Scenario
 
 __all__ = [
@@ -61,12 +62,14 @@ class MemorySink:
 
 @dataclass
 class Job:
-    """Replications ``reps`` of ``sc`` with ``seed``, results into ``sink``."""
+    """Replications ``reps`` of ``sc`` with ``seed``, results into ``sink``; ``params`` maps a
+    replication to the overrides it runs with (a posterior's parameter set)."""
 
     sink: Sink
     sc: Scenario
     seed: int
     reps: list[int]
+    params: Mapping[int, Mapping[str, Any]] = field(default_factory=dict)
 
 
 def execute(jobs: Sequence[Job], backend: Backend, bar: Any, *, chunk_size: int | None = None,
@@ -74,7 +77,7 @@ def execute(jobs: Sequence[Job], backend: Backend, bar: Any, *, chunk_size: int 
     """Run every job's replications on ``backend``, writing each chunk to its sink on arrival
     and advancing ``bar``. On any error or Ctrl-C the completed chunks are already stored; the
     rest is cancelled."""
-    works = [Work(j.sc, j.seed, j.reps) for j in jobs]
+    works = [Work(j.sc, j.seed, j.reps, params=j.params) for j in jobs]
     for key, chunk in stream(works, backend, chunk_size=chunk_size, model=model):
         jobs[key].sink.write(chunk.kpi_rows, chunk.ts_rows)
         bar.update(len(chunk.kpi_rows))
@@ -94,13 +97,19 @@ def run_batch(sc: Scenario, replications: int, seed: int = 0, jobs: int | None =
               overwrite: bool = False, backend: str | Backend = "local",
               chunk_size: int | None = None,
               command: str | None = None, model: str | None = None,
-              warn: Callable[[str], None] | None = None) -> pd.DataFrame:
+              warn: Callable[[str], None] | None = None,
+              posterior: Posterior | None = None) -> pd.DataFrame:
     """Run replications ``0..replications-1`` of ``sc``; one KPI row each, sorted by replication.
 
     With ``out``, results go to that folder (docs/results-format.md): chunks already there are
     verified and kept (resume, or extend to more replications); a folder holding another
     scenario or seed is refused unless ``overwrite``. ``jobs=None`` uses every core.
     ``backend`` is a name (``"local"``, ``"dask"``) or a ready :class:`Backend` instance.
+
+    With ``posterior`` (:class:`~simsource.experiment.posterior.Posterior`), replication ``i``
+    runs with the parameter set drawn for ``(seed, i)``: the results include parameter
+    uncertainty, and the folder records which set each replication used
+    (``parameters.parquet``).
 
     With ``jobs > 1`` worker processes import the calling script again, so a script must guard
     its top level with ``if __name__ == "__main__":`` (notebooks need nothing).
@@ -109,20 +118,29 @@ def run_batch(sc: Scenario, replications: int, seed: int = 0, jobs: int | None =
     from simsource.experiment.store import ResultStore
 
     check_replications(replications)
+    if posterior is not None:
+        posterior.check(sc, seed, range(replications))
     with using_backend(backend, jobs) as be:
         if out is None:
             sink = MemorySink(sc.name)
+            reps = list(range(replications))
             with progress_bar(replications, 0, sc.name, progress) as bar:
-                execute([Job(sink, sc, seed, list(range(replications)))], be, bar,
-                        chunk_size=chunk_size, model=model)
+                execute([Job(sink, sc, seed, reps, _params(posterior, sc, seed, reps))], be,
+                        bar, chunk_size=chunk_size, model=model)
             return sink.frame()
         with ResultStore.open(Path(out), sc, seed, requested=replications, overwrite=overwrite,
-                              backend=be.name, jobs=be.jobs, command=command, warn=warn) as store:
+                              backend=be.name, jobs=be.jobs, command=command, warn=warn,
+                              posterior=posterior) as store:
             todo = store.missing(replications)
             with progress_bar(replications, replications - len(todo), sc.name, progress) as bar:
-                execute([Job(store, sc, seed, todo)], be, bar, chunk_size=chunk_size,
-                        model=model)
+                execute([Job(store, sc, seed, todo, _params(posterior, sc, seed, todo))], be,
+                        bar, chunk_size=chunk_size, model=model)
             return store.finalize(replications)
+
+
+def _params(posterior: Posterior | None, sc: Scenario, seed: int, reps: Sequence[int],
+            keep: Sequence[str] = ()) -> dict[int, dict[str, Any]]:
+    return {} if posterior is None else posterior.params_for(sc, seed, reps, keep)
 
 
 def run_stores(items: Sequence[tuple[Scenario, Path]], replications: int, seed: int,
@@ -130,21 +148,30 @@ def run_stores(items: Sequence[tuple[Scenario, Path]], replications: int, seed: 
                overwrite: bool = False, command: str | None = None,
                chunk_size: int | None = None, model: str | None = None,
                warn: Callable[[str], None] | None = None,
-               batch: int = 64) -> list[pd.DataFrame]:
+               batch: int = 64, posterior: Posterior | None = None,
+               keep: Sequence[str] = ()) -> list[pd.DataFrame]:
     """Run several scenarios (same seed: common random numbers) into their folders, sharing one
-    pool; returns each folder's KPI frame, in order. At most ``batch`` folders are open at once."""
+    pool; returns each folder's KPI frame, in order. At most ``batch`` folders are open at once.
+    With ``posterior``, replication ``i`` of every scenario uses the parameter set drawn for
+    ``(seed, i)`` (except the keys in ``keep``); the sets are checked against the first scenario
+    of each name (a sweep's points share one)."""
     from simsource.experiment.store import ResultStore
 
     check_replications(replications)
+    if posterior is not None:
+        for sc in {sc.name: sc for sc, _ in reversed(items)}.values():
+            posterior.check(sc, seed, range(replications), keep)
     frames: list[pd.DataFrame] = []
     with progress_bar(len(items) * replications, 0, desc, progress) as bar:
         for start in range(0, len(items), batch):
             with contextlib.ExitStack() as stack:
                 stores = [stack.enter_context(ResultStore.open(
                     path, sc, seed, requested=replications, overwrite=overwrite,
-                    backend=backend.name, jobs=backend.jobs, command=command, warn=warn))
+                    backend=backend.name, jobs=backend.jobs, command=command, warn=warn,
+                    posterior=posterior, keep=keep))
                     for sc, path in items[start:start + batch]]
-                jobs = [Job(s, s.sc, seed, s.missing(replications)) for s in stores]
+                jobs = [Job(s, s.sc, seed, todo, _params(posterior, s.sc, seed, todo, keep))
+                        for s in stores for todo in [s.missing(replications)]]
                 ready = len(stores) * replications - sum(len(j.reps) for j in jobs)
                 if ready:
                     bar.update(ready)

@@ -26,12 +26,18 @@ from simsource.experiment.manifest import (
     write_manifest,
 )
 from simsource.experiment.ownership import Ownership
-from simsource.experiment.parquetio import StreamingParquetWriter, atomic_write_text
+from simsource.experiment.parquetio import (
+    StreamingParquetWriter,
+    atomic_write_bytes,
+    atomic_write_text,
+    table_bytes,
+)
 from simsource.stats import summarize
 
 if TYPE_CHECKING:
     import pandas as pd
 
+    from simsource.experiment.posterior import Posterior
     from simsource.scenario import Scenario
 
 Warn = Callable[[str], None]
@@ -49,7 +55,8 @@ class ResultStore:
     """One scenario's results folder: claimed, locked, filled with verified chunks, finalized."""
 
     def __init__(self, root: Path, sc: Scenario, seed: int, manifest: dict[str, Any],
-                 lock_fd: int | None, warn: Warn, own: Ownership | None = None) -> None:
+                 lock_fd: int | None, warn: Warn, own: Ownership | None = None,
+                 posterior: Posterior | None = None, keep: Sequence[str] = ()) -> None:
         from simsource.scenario import scenario_hash
 
         self.root = root
@@ -57,7 +64,11 @@ class ResultStore:
         self.sc = sc
         self.seed = seed
         self.manifest = manifest
-        self.identity = {"scenario_hash": scenario_hash(sc), "seed": seed}
+        self.posterior = posterior
+        self.keep = tuple(keep)
+        self.identity: dict[str, Any] = {"scenario_hash": scenario_hash(sc), "seed": seed}
+        if posterior is not None:  # chunks of another posterior are never mixed in
+            self.identity["posterior"] = posterior.digest
         self.warn = warn
         self._lock_fd = lock_fd
         self._chunks: list[ck.Chunk] | None = None
@@ -66,16 +77,20 @@ class ResultStore:
     @classmethod
     def open(cls, root: Path | str, sc: Scenario, seed: int = 0, *, requested: int,
              overwrite: bool = False, backend: str = "local", jobs: int = 1,
-             command: str | None = None, warn: Warn | None = None) -> ResultStore:
-        """Claim ``root`` for (scenario, seed) — refusing a folder holding anything else — and lock
-        it; write ``scenario.toml`` and a manifest at once, so even a killed run is identifiable."""
+             command: str | None = None, warn: Warn | None = None,
+             posterior: Posterior | None = None, keep: Sequence[str] = ()) -> ResultStore:
+        """Claim ``root`` for (scenario, seed[, posterior]) — refusing a folder holding anything
+        else — and lock it; write ``scenario.toml`` and a manifest at once, so even a killed run
+        is identifiable."""
         from simsource.scenario import scenario_hash, scenario_toml
 
         root = Path(root)
         warn = warn if warn is not None else _stderr
         check_seed(seed)
-        identity = {"kind": "run", "scenario": sc.name, "scenario_hash": scenario_hash(sc),
-                    "seed": seed}
+        identity: dict[str, Any] = {"kind": "run", "scenario": sc.name,
+                                    "scenario_hash": scenario_hash(sc), "seed": seed}
+        if posterior is not None:
+            identity["posterior"] = posterior.digest
         own, fd, created = take_folder(root)
         try:
             old = claim_folder(root, identity, overwrite, own)
@@ -91,9 +106,11 @@ class ResultStore:
                 "started": (old or {}).get("started") or now_iso(), "finished": None,
                 "command": command or command_line(),
             }
+            if posterior is not None:
+                manifest["posterior_source"] = {**posterior.record(), "keep": list(keep)}
             own.claim("scenario.toml")
             atomic_write_text(root / "scenario.toml", scenario_toml(sc))
-            store = cls(root, sc, seed, manifest, fd, warn, own)
+            store = cls(root, sc, seed, manifest, fd, warn, own, posterior, keep)
             manifest["replications"] = len(store.done())
             write_manifest(root, manifest, own)
         except BaseException:
@@ -178,6 +195,13 @@ class ResultStore:
         with StreamingParquetWriter(self.root / "timeseries.parquet", TS_GROUP_ROWS) as w:
             for table in self._tables(n, "ts"):
                 w.write(table)
+        if self.posterior is not None:
+            from simsource.experiment.posterior import PARAMETERS_FILE
+
+            self.own.claim(PARAMETERS_FILE)
+            table = self.posterior.assignments(self.seed, range(n), self.sc, self.keep)
+            atomic_write_bytes(self.root / PARAMETERS_FILE,
+                               table_bytes(pa.Table.from_pandas(table, preserve_index=False)))
         df = self.kpis(n)
         atomic_write_text(self.root / "summary.csv", summarize(df).to_csv(index=False))
         self.manifest.update(replications=n, requested=max(n, self.manifest["requested"]),

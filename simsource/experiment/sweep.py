@@ -32,6 +32,7 @@ if TYPE_CHECKING:
     import pandas as pd
 
     from simsource.experiment.backend import Backend
+    from simsource.experiment.posterior import Posterior
     from simsource.scenario import Scenario
 
 SUMMARY_COLUMNS = ["kpi", "mean", "ci_low", "ci_high", "n"]
@@ -87,9 +88,12 @@ def run_sweep(sc: Scenario, points: Sequence[Point], replications: int, seed: in
               *, overwrite: bool = False, backend: str | Backend = "local",
               command: str | None = None,
               lhs: int | None = None, model: str | None = None, max_events: float | None = None,
-              warn: Callable[[str], None] | None = None) -> tuple[pd.DataFrame, pd.DataFrame]:
+              warn: Callable[[str], None] | None = None,
+              posterior: Posterior | None = None) -> tuple[pd.DataFrame, pd.DataFrame]:
     """Run every design point with the same seed; returns (design, sweep summary). Points whose
-    expected events per replication exceed ``max_events`` are refused before anything runs."""
+    expected events per replication exceed ``max_events`` are refused before anything runs.
+    With ``posterior``, replication ``i`` of every point uses the parameter set drawn for
+    ``(seed, i)``, except the design's own keys (the point's value wins)."""
     from simsource.experiment.runner import check_replications
     from simsource.scenario import scenario_hash
 
@@ -103,19 +107,22 @@ def run_sweep(sc: Scenario, points: Sequence[Point], replications: int, seed: in
     identity: dict[str, Any] = {"kind": "sweep", "scenario": sc.name,
                                 "scenario_hash": scenario_hash(sc), "seed": seed,
                                 "design_hash": design_hash(points)}
+    if posterior is not None:
+        identity["posterior"] = posterior.digest
     with holding(root, "simsource sweep") as own:
         old = claim_folder(root, identity, overwrite, own)
         own.adopt()
         own.clean_tmp()
         return _sweep(root, own, old, identity, sc, scenarios, points, replications, seed, jobs,
-                      progress, backend, command, lhs, model, warn)
+                      progress, backend, command, lhs, model, warn, posterior)
 
 
 def _sweep(root: Path, own: Ownership, old: dict[str, Any] | None, identity: dict[str, Any],
            sc: Scenario, scenarios: list[Scenario], points: Sequence[Point], replications: int,
            seed: int, jobs: int | None, progress: bool, backend: str | Backend,
            command: str | None, lhs: int | None, model: str | None,
-           warn: Callable[[str], None] | None) -> tuple[pd.DataFrame, pd.DataFrame]:
+           warn: Callable[[str], None] | None, posterior: Posterior | None
+           ) -> tuple[pd.DataFrame, pd.DataFrame]:
     from simsource.experiment.backend import using_backend
     from simsource.experiment.runner import run_stores
     from simsource.scenario import scenario_toml
@@ -131,6 +138,8 @@ def _sweep(root: Path, own: Ownership, old: dict[str, Any] | None, identity: dic
         "started": (old or {}).get("started") or now_iso(), "finished": None,
         "command": command or command_line(),
     }
+    if posterior is not None:
+        manifest["posterior_source"] = {**posterior.record(), "keep": keys}
     own.claim("scenario.toml", "design.csv", "points/",
               *(f"{point_dir(Path(), i)}/" for i in range(len(points))))
     write_manifest(root, manifest, own)
@@ -140,7 +149,7 @@ def _sweep(root: Path, own: Ownership, old: dict[str, Any] | None, identity: dic
         manifest["jobs"] = be.jobs
         run_stores([(s, point_dir(root, i)) for i, s in enumerate(scenarios)], replications,
                    seed, be, progress=progress, desc=f"sweep {len(points)} points",
-                   command=command, model=model, warn=warn)
+                   command=command, model=model, warn=warn, posterior=posterior, keep=keys)
     summary = _write_outputs(root, design, own)
     manifest.update(replications=replications, finished=now_iso())
     write_manifest(root, manifest, own)

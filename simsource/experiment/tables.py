@@ -35,7 +35,7 @@ def fmt_p(p: float) -> str:
     return formatting.p_value(p, missing="–")
 
 
-def _render(header: Sequence[str], rows: Sequence[Sequence[str]], right: set[int]) -> str:
+def render_table(header: Sequence[str], rows: Sequence[Sequence[str]], right: set[int]) -> str:
     widths = [max(len(str(r[i])) for r in [header, *rows]) for i in range(len(header))]
     lines = []
     for r in [header, *rows]:
@@ -60,7 +60,7 @@ def summary_table(summary: pd.DataFrame, kpis: Sequence[str] = HEADLINE_KPIS) ->
             continue
         mean, ci = fmt_ci(float(row["mean"]), float(row["ci_low"]), float(row["ci_high"]), kpi)
         rows.append([kpi, mean, ci, catalogue.get(kpi).display_unit, str(int(row["n"]))])
-    return _render(["KPI", "mean", "95 % CI", "unit", "n"], rows, right={1, 4})
+    return render_table(["KPI", "mean", "95 % CI", "unit", "n"], rows, right={1, 4})
 
 
 def comparison_table(comparison: pd.DataFrame, kpis: Sequence[str] = HEADLINE_KPIS,
@@ -86,8 +86,8 @@ def comparison_table(comparison: pd.DataFrame, kpis: Sequence[str] = HEADLINE_KP
             unit = catalogue.get(kpi).display_unit if j == 0 else ""
             rows.append([kpi if j == 0 else "", unit, str(r["scenario"]), mean, ci, diff, p])
     what = "step from the one above [95 % CI]" if ladder else "paired diff [95 % CI]"
-    return _render(["KPI", "unit", "scenario", "mean", "95 % CI", what, "p (Holm)"], rows,
-                   right={3, 6})
+    return render_table(["KPI", "unit", "scenario", "mean", "95 % CI", what, "p (Holm)"], rows,
+                        right={3, 6})
 
 
 def sweep_table(design: pd.DataFrame, summary: pd.DataFrame,
@@ -105,7 +105,7 @@ def sweep_table(design: pd.DataFrame, summary: pd.DataFrame,
             vals.append(formatting.kpi_value(catalogue.get(k), means.get((point, k), math.nan),
                                               unit=False, missing="–"))
         rows.append(vals)
-    return _render(["point", *cols, *shown], rows,
+    return render_table(["point", *cols, *shown], rows,
                    right=set(range(1 + len(cols), 1 + len(cols) + len(shown))))
 
 

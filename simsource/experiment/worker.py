@@ -16,12 +16,13 @@ from __future__ import annotations
 
 import functools
 import importlib
+import json
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any, NamedTuple, Protocol
 
 from simsource.model import simulate_full
-from simsource.scenario import Scenario
+from simsource.scenario import Scenario, with_overrides
 
 KpiRow = dict[str, Any]
 TsRow = dict[str, Any]
@@ -59,7 +60,9 @@ class ChunkTask:
 
     ``model`` is an optional ``"module:function"`` with the signature of
     :func:`simsource.model.simulate_full` (tests, alternative models); ``trace`` lists the
-    replications whose event log comes back.
+    replications whose event log comes back; ``params``, when given, holds one JSON object of
+    overrides per replication of ``reps`` (``""``: none) — a parameter set per replication,
+    e.g. drawn from a calibration posterior.
     """
 
     key: int
@@ -68,12 +71,20 @@ class ChunkTask:
     reps: tuple[int, ...]
     model: str | None = None
     trace: tuple[int, ...] = ()
+    params: tuple[str, ...] = ()
 
 
 @functools.lru_cache(maxsize=32)
 def scenario_from_json(scenario_json: str) -> Scenario:
     """A scenario from its JSON, parsed once per process."""
     return Scenario.model_validate_json(scenario_json)
+
+
+@functools.lru_cache(maxsize=256)
+def scenario_with(scenario_json: str, params_json: str) -> Scenario:
+    """A scenario with one replication's overrides (JSON) applied, built once per process."""
+    sc = scenario_from_json(scenario_json)
+    return with_overrides(sc, json.loads(params_json)) if params_json else sc
 
 
 def _simulate_full(sc: Scenario, seed: int, replication: int, trace: bool = False
@@ -96,9 +107,10 @@ def run_task(task: ChunkTask) -> ChunkResult:
     kpi_rows: list[KpiRow] = []
     ts_rows: list[TsRow] = []
     events: dict[int, Events] = {}
-    for i in task.reps:
+    for k, i in enumerate(task.reps):
         traced = i in task.trace
-        res = simulate(sc, task.seed, i, True) if traced else simulate(sc, task.seed, i)
+        sc_i = scenario_with(task.scenario_json, task.params[k]) if task.params else sc
+        res = simulate(sc_i, task.seed, i, True) if traced else simulate(sc_i, task.seed, i)
         kpi_rows.append({"replication": i, "seed": task.seed, **res.kpis})
         ts_rows.append({"replication": i, "seed": task.seed, **res.timeseries})
         if traced and res.events is not None:

@@ -77,6 +77,15 @@ def replications(data: AnalysisData) -> Any:
                                                            for r in data.runs)
 
 
+def posterior_sentence(data: AnalysisData) -> str:
+    """The sentence that says the intervals include parameter uncertainty (results run with
+    --posterior), or ""."""
+    from simsource.experiment.posterior import posterior_note
+
+    note = posterior_note(run_manifest(data).get("posterior_source"))
+    return f" {note[0].upper()}{note[1:]}." if note else ""
+
+
 # ---- overload -----------------------------------------------------------------------------
 
 
@@ -192,7 +201,7 @@ def key_results(data: AnalysisData) -> dict[str, Any]:
          *(_ci_cell(k, by[s][k].to_numpy(dtype=float)) for s in names)] for k in every]
     header = ["KPI", *names]
     return {"intro": "Mean over replications with its 95 % confidence interval (t-interval); "
-                     "shares in percent.",
+                     "shares in percent." + posterior_sentence(data),
             "table": Table(header, rows), "full": Table(header, full)}
 
 
@@ -221,7 +230,8 @@ def sweep_results(data: AnalysisData) -> dict[str, Any]:
     header = [parameter_label(c) for c in design] + [info(k).label for k in stats]
     note = (" The probability of meeting the deadline uses a Wilson interval."
             if proportion else "")
-    return {"intro": "Mean per design point with its 95 % confidence interval." + note,
+    return {"intro": "Mean per design point with its 95 % confidence interval." + note
+                     + posterior_sentence(data),
             "table": Table(header, rows, num_from=len(design)), "full": None}
 
 
