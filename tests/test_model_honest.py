@@ -41,6 +41,7 @@ def test_backlog_growth_is_the_trend_of_the_backlog() -> None:
     assert (np.abs(stable) < STABLE_GROWTH_SHARE * column("nacka-multi", "ideas_per_year")).all()
 
 
+@pytest.mark.slow
 def test_longer_runs_show_the_overload_grow() -> None:
     """Where the funnel is overloaded, the completed-only lead time depends on the run length;
     where it is stable it does not (much)."""

@@ -100,6 +100,7 @@ def test_plots_and_report_carry_the_same_warning(folders: dict[str, Path]) -> No
                 if getattr(t, "get_gid", None) and t.get_gid() == OVERLOAD_GID]
 
 
+@pytest.mark.slow
 def test_results_without_funnel_stable_get_no_warning(compare_dir: Path,
                                                       monkeypatch: pytest.MonkeyPatch) -> None:
     """Results of model v1 (no ``funnel_stable`` column) are never called overloaded: here the
