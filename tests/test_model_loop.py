@@ -81,3 +81,31 @@ def test_until_must_be_in_the_future() -> None:
     env = simpy.Environment()
     with pytest.raises(ValueError, match="greater than"):
         run_until(env, 0.0)
+
+
+@pytest.mark.parametrize("enabled", [True, False])
+def test_the_collector_is_paused_during_a_run_and_restored(
+        monkeypatch: pytest.MonkeyPatch, enabled: bool) -> None:
+    import gc
+
+    from simsource.model import world
+    from simsource.scenario import load_scenario
+
+    seen: list[bool] = []
+
+    def spy(env: simpy.Environment, until: float) -> None:
+        seen.append(gc.isenabled())
+        run_until(env, until)
+
+    monkeypatch.setattr(world, "run_until", spy)
+    sc = load_scenario("nacka-multi", {"scenario.years": 0.3, "scenario.warmup_years": 0.1})
+    was = gc.isenabled()
+    try:
+        if not enabled:
+            gc.disable()
+        world.World(sc, 1, 0).run()
+        assert seen == [False]
+        assert gc.isenabled() is enabled
+    finally:
+        if was:
+            gc.enable()
