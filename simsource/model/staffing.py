@@ -204,12 +204,7 @@ class StaffedPool:
         heappush(self._free_slots, g.slot)
 
     def release(self, g: Grant) -> None:
-        self.in_use -= 1
-        if g.ops:
-            self.ops_in_use -= 1
-        else:
-            self.innovation_users.remove(g)
-        heappush(self._free_slots, g.slot)
+        self._take_back(g)
         if self.waiting:
             self._dispatch()
 
