@@ -9,22 +9,23 @@ import sys
 from simsource.experiment.pool import PRELOAD
 
 
+def _fresh(code: str) -> str:
+    """What ``code`` prints in a fresh interpreter."""
+    return subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                          check=True).stdout.strip()
+
+
 def test_importing_the_model_does_not_import_scipy_stats() -> None:
-    code = ("import sys; import simsource.model, simsource.experiment.worker; "
-            "print('scipy.stats' in sys.modules)")
-    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
-                         check=True)
-    assert out.stdout.strip() == "False"
+    assert _fresh("import sys; import simsource.model, simsource.experiment.worker; "
+                  "print('scipy.stats' in sys.modules)") == "False"
 
 
 def test_the_lead_time_quantiles_import_it_when_called() -> None:
-    code = ("import sys; from simsource.model.leadtime import km_quantiles; "
-            "print(km_quantiles([1.0, 2.0, 3.0], [10.0]), 'scipy.stats' in sys.modules)")
-    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
-                         check=True)
     # survival 0.75, 0.5, 0.25 after 1, 2, 3; censored at 10: the median is the middle of the
     # flat stretch at 0.5, the 90th percentile is never reached
-    assert out.stdout.strip() == "[2.5, nan] True"
+    assert _fresh("import sys; from simsource.model.leadtime import km_quantiles; "
+                  "print(km_quantiles([1.0, 2.0, 3.0], [10.0]), 'scipy.stats' in sys.modules)"
+                  ) == "[2.5, nan] True"
 
 
 def test_the_fork_server_preloads_it_for_the_workers() -> None:
