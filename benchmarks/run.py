@@ -16,6 +16,8 @@ command line: commands.py), ``pool`` (warm-pool speed-up: warm_pool.py), ``app``
 first-result latency: app_latency.py), ``store`` (store_overhead.py); profile_model.py profiles,
 figures.py holds the figures and their targets, harness.py runs and times commands. The parts
 that run the ``simsource run`` command line are skipped with a note when it is missing.
+Instructions per event, independent of load, are counted apart: ``python -m
+benchmarks.instructions`` (needs valgrind).
 """
 
 from __future__ import annotations

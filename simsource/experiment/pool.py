@@ -27,7 +27,8 @@ from concurrent.futures import Future, ProcessPoolExecutor
 from typing import Any
 
 #: modules the fork server imports once, before it forks any worker
-PRELOAD = ["simsource.experiment.worker"]
+PRELOAD = ["simsource.experiment.worker",
+           "scipy.stats"]   # the model's Kaplan–Meier imports it at its first call
 
 
 def start_method() -> str:

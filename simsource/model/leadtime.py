@@ -14,9 +14,12 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
+from typing import TYPE_CHECKING
 
 import numpy as np
-from scipy import stats
+
+if TYPE_CHECKING:
+    from scipy import stats
 
 
 def km_quantiles(done: Sequence[float], waiting: Sequence[float],
@@ -24,6 +27,11 @@ def km_quantiles(done: Sequence[float], waiting: Sequence[float],
     """Quantiles of the time to implementation, ``waiting`` right-censored."""
     if not done:
         return [math.nan] * len(qs)
+    # imported here, not with the model: scipy.stats takes most of a second to import, which
+    # every command paid before its first replication (serially, also with -j 2, whose workers
+    # get it from the fork server's preload, simsource.experiment.pool.PRELOAD)
+    from scipy import stats
+
     events = np.asarray(done, dtype=float)
     if waiting:
         data: stats.CensoredData | np.ndarray = stats.CensoredData(

@@ -15,7 +15,7 @@ from simsource.model.core import MONTH_DAYS
 class Bins:
     """Amounts of something (busy person-days, ideas x days …) per month and in the window."""
 
-    __slots__ = ("months", "t0", "t1", "values", "window")
+    __slots__ = ("hi", "inside", "lo", "m", "months", "t0", "t1", "values", "window")
 
     def __init__(self, horizon: float, warmup: float) -> None:
         self.months = max(1, math.ceil(horizon / MONTH_DAYS - 1e-9))
@@ -23,20 +23,39 @@ class Bins:
         self.t0 = warmup
         self.t1 = horizon
         self.window = 0.0
+        # The month of the last interval booked, [lo, hi) on one side of the window's start:
+        # an interval inside it (most are, as time moves forward) is booked with one or two
+        # additions and no month arithmetic. ``inside``: [lo, hi) lies in the KPI window.
+        self.m, self.lo, self.hi, self.inside = 0, math.inf, -math.inf, False
 
     def add_interval(self, start: float, end: float, weight: float = 1.0) -> None:
         """Add ``weight x (end - start)`` spread over the months the interval covers."""
+        if self.lo <= start < end <= self.hi:   # fast path: inside the last month booked
+            amount = weight * (end - start)
+            self.values[self.m] += amount
+            if self.inside:
+                self.window += amount
+            return
+        self._add(start, end, weight)
+
+    def _add(self, start: float, end: float, weight: float) -> None:
         if end > self.t1:
             end = self.t1
         if end <= start or weight == 0.0:
             return
         m = int(start // MONTH_DAYS)
-        if start >= self.t0 and end <= (m + 1) * MONTH_DAYS:   # fast path: one month, in window
+        t0 = self.t0
+        lo, hi = m * MONTH_DAYS, min((m + 1) * MONTH_DAYS, self.t1)
+        if hi <= t0:
+            self.m, self.lo, self.hi, self.inside = m, lo, hi, False
+        else:
+            self.m, self.lo, self.hi, self.inside = m, max(lo, t0), hi, True
+        if start >= t0 and end <= (m + 1) * MONTH_DAYS:   # one month, in window
             amount = weight * (end - start)
             self.window += amount
             self.values[m] += amount
             return
-        lo, hi = max(start, self.t0), end
+        lo, hi = max(start, t0), end
         if hi > lo:
             self.window += weight * (hi - lo)
         t = start

@@ -59,7 +59,7 @@ def plain_incident(w: World, iid: int, area: str, sup: SupplierActor, effort: fl
                    ) -> Generator[simpy.Event, Any, None]:
     """The common case, kept lean (the hot path): the owner has it at once and resolves it."""
     env, rec = w.env, w.rec
-    t0 = env.now
+    t0 = env._now
     rec.incidents.hit(t0)
     rec.open_incidents[iid] = t0
     if rec.events is not None:
@@ -67,11 +67,11 @@ def plain_incident(w: World, iid: int, area: str, sup: SupplierActor, effort: fl
         rec.trace(t0, "incident", iid, "owned", area, "at once", sup.name)
     staff = sup.staff
     yield staff.request(SUP_INCIDENT)
-    now = env.now
+    now = env._now
     sup.books.busy_incidents.add_interval(now, now + effort)   # booked ahead (non-preemptive)
     yield env.timeout(effort)
     staff.release(False)
-    rec.incident_resolved(env.now, iid)
+    rec.incident_resolved(env._now, iid)
     if rec.events is not None:
         rec.trace(env.now, "incident", iid, "resolved", area, "", sup.name)
 

@@ -22,13 +22,14 @@ ceiling inside one pool, which SimPy's resources cannot express without head-of-
 
 from __future__ import annotations
 
-import heapq
 import math
 from collections import deque
 from collections.abc import Callable, Generator, Sequence
+from heapq import heappop, heappush
 from typing import Any
 
 import simpy
+from simpy.events import PENDING
 
 from simsource.model.monitor import Bins
 
@@ -44,19 +45,30 @@ class Preempted:
         self.by = by
 
 
-class Grant:
-    """One request for a person: waiting, then held until released."""
+class Grant(simpy.Event):
+    """One request for a person: an event that succeeds when a person is granted, then held
+    until released. (An event itself rather than an object holding one: one allocation less
+    per request on the model's hot path.)"""
 
-    __slots__ = ("event", "ops", "prio", "proc", "slot", "t")
-
-    def __init__(self, event: simpy.Event, prio: int, ops: bool, proc: simpy.Process | None,
-                 t: float) -> None:
-        self.event = event
+    def __init__(self, env: simpy.Environment, prio: int, ops: bool,
+                 proc: simpy.Process | None, t: float) -> None:
+        self.env = env
+        self.callbacks = []
+        self._value = PENDING
         self.prio = prio
         self.ops = ops
         self.proc = proc
         self.t = t
         self.slot = -1
+
+    @property
+    def event(self) -> simpy.Event:
+        """The event to wait for (the grant itself)."""
+        return self
+
+
+def _victim_key(g: Grant) -> tuple[int, float]:
+    return (g.prio, g.t)
 
 
 Tracer = Callable[[str, int, str, float], None]   # (kind, slot, "start"|"stop", time)
@@ -96,6 +108,7 @@ class StaffedPool:
         self.in_use = 0
         self.ops_in_use = 0
         self.queues: list[deque[Grant]] = [deque() for _ in range(N_PRIORITIES)]
+        self.waiting = 0                     # requests in the queues
         self.innovation_users: list[Grant] = []
         self._free_slots = list(range(self.peak))
         self._book_capacity()
@@ -127,6 +140,8 @@ class StaffedPool:
             self.set_capacity(cap)
 
     # ---- requests --------------------------------------------------------------------------
+    # The hot path of the model: kept to few calls and attribute look-ups (the grant and the
+    # dispatch are written out where they are used).
     def _can(self, ops: bool) -> bool:
         return self.in_use < self.cap and (not ops or self.ops_in_use < self.cap - self.fence)
 
@@ -136,35 +151,48 @@ class StaffedPool:
             self.ops_in_use += 1
         else:
             self.innovation_users.append(g)
-        g.slot = heapq.heappop(self._free_slots)
-        g.event.succeed()
+        g.slot = heappop(self._free_slots)
+        g.succeed()
 
     def _dispatch(self) -> None:
+        if not self.waiting:
+            return
         queues = self.queues
         while self.in_use < self.cap:
             for q in queues:
                 if q and self._can(q[0].ops):
+                    self.waiting -= 1
                     self._grant(q.popleft())
                     break
             else:
                 return
 
     def request(self, prio: int, preempt: bool = False) -> Grant:
-        """Ask for a person at priority ``prio``; ``yield grant.event`` to wait for one."""
+        """Ask for a person at priority ``prio``; ``yield`` the grant to wait for one."""
         env = self.env
         ops = prio < self.preemptible_from
-        g = Grant(simpy.Event(env), prio, ops, env.active_process, env.now)
-        if self._can(ops):
-            self._grant(g)
+        g = Grant(env, prio, ops, env._active_proc, env._now)
+        in_use, cap = self.in_use, self.cap
+        if in_use < cap and (not ops or self.ops_in_use < cap - self.fence):
+            self.in_use = in_use + 1
+            if ops:
+                self.ops_in_use += 1
+            else:
+                self.innovation_users.append(g)
+            g.slot = heappop(self._free_slots)
+            g._ok = True
+            g._value = None
+            env.schedule(g)
         elif (preempt and ops and self.innovation_users
-              and self.ops_in_use < self.cap - self.fence and self.in_use >= self.cap):
-            victim = max(self.innovation_users, key=lambda u: (u.prio, u.t))
+              and self.ops_in_use < cap - self.fence and in_use >= cap):
+            victim = max(self.innovation_users, key=_victim_key)
             self._take_back(victim)
             if victim.proc is not None:
                 victim.proc.interrupt(Preempted(prio))
             self._grant(g)
         else:
             self.queues[prio].append(g)
+            self.waiting += 1
         return g
 
     def _take_back(self, g: Grant) -> None:
@@ -173,11 +201,12 @@ class StaffedPool:
             self.ops_in_use -= 1
         else:
             self.innovation_users.remove(g)
-        heapq.heappush(self._free_slots, g.slot)
+        heappush(self._free_slots, g.slot)
 
     def release(self, g: Grant) -> None:
         self._take_back(g)
-        self._dispatch()
+        if self.waiting:
+            self._dispatch()
 
     # ---- work ------------------------------------------------------------------------------
     def work(
@@ -195,16 +224,16 @@ class StaffedPool:
         """
         env = self.env
         remaining = effort
-        asked = env.now
+        asked = env._now
         first = True
         busy = self.busy[kind]
         while remaining > 1e-12:
             g = self.request(priority, preempt)
             try:
-                yield g.event
+                yield g
             except simpy.Interrupt:
                 continue  # pre-empted in the instant it was granted: ask again
-            start = env.now
+            start = env._now
             if first:
                 first = False
                 if on_start is not None:
@@ -220,7 +249,7 @@ class StaffedPool:
                 remaining = 0.0
                 self.release(g)
             except simpy.Interrupt:
-                now = env.now
+                now = env._now
                 busy.add_interval(now, end, -1.0)
                 remaining = end - now
                 if self.on_preempt is not None:

@@ -99,7 +99,7 @@ class SupplierActor:
         """Resolve (or diagnose) an incident: supplier staff, highest priority."""
         env = self.w.env
         yield self.staff.request(SUP_INCIDENT)
-        now = env.now
+        now = env._now
         self.books.busy_incidents.add_interval(now, now + effort)   # booked ahead
         yield env.timeout(effort)
         self.staff.release(False)
@@ -110,7 +110,7 @@ class SupplierActor:
         while effort > 1e-12:
             piece = min(chunk, effort)
             dedicated = yield staff.request(SUP_CHANGE)
-            now = env.now
+            now = env._now
             busy.add_interval(now, now + piece)
             yield env.timeout(piece)
             staff.release(dedicated)
@@ -124,7 +124,7 @@ class SupplierActor:
         rest = piece * (1.0 - duty) / duty
         while True:
             yield staff.request(SUP_IMPROVEMENT)
-            now = env.now
+            now = env._now
             busy.add_interval(now, now + piece)
             yield env.timeout(piece)
             staff.release(False)

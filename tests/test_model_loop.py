@@ -1,0 +1,111 @@
+"""The model's inlined event loop does what SimPy's ``Environment.run(until=t)`` does."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Generator
+from typing import Any
+
+import pytest
+import simpy
+
+from simsource.model.loop import run_until
+
+
+def _world(env: simpy.Environment, log: list[tuple[float, str]]) -> None:
+    """Processes that tie at the same instants, a resource, an interrupt and a stop time that
+    falls exactly on scheduled events."""
+    res = simpy.Resource(env, capacity=1)
+
+    def user(name: str, hold: float) -> Generator[simpy.Event, Any, None]:
+        while True:
+            with res.request() as req:
+                yield req
+                log.append((env.now, f"{name} in"))
+                try:
+                    yield env.timeout(hold)
+                except simpy.Interrupt:
+                    log.append((env.now, f"{name} interrupted"))
+            yield env.timeout(1.0)
+
+    a = env.process(user("a", 2.0))
+    env.process(user("b", 3.0))
+
+    def poke() -> Generator[simpy.Event, Any, None]:
+        yield env.timeout(0.5)
+        a.interrupt()
+
+    env.process(poke())
+
+
+def _run(loop: Callable[[simpy.Environment, float], None]) -> tuple[list[Any], int, float]:
+    env = simpy.Environment()
+    log: list[tuple[float, str]] = []
+    _world(env, log)
+    loop(env, 10.0)
+    return log, next(env._eid), env.now
+
+
+def test_same_events_order_ids_and_clock_as_simpy() -> None:
+    ours = _run(run_until)
+    simpys = _run(lambda env, t: env.run(until=t))
+    assert ours == simpys
+    assert ours[2] == 10.0
+    assert len(ours[0]) > 5
+
+
+def test_can_continue_after_a_stop_like_simpy() -> None:
+    logs = []
+    for loop in (run_until, lambda env, t: env.run(until=t)):
+        env = simpy.Environment()
+        log: list[tuple[float, str]] = []
+        _world(env, log)
+        loop(env, 5.0)
+        loop(env, 12.0)
+        logs.append((log, next(env._eid)))
+    assert logs[0] == logs[1]
+
+
+def test_an_unhandled_failure_crashes_the_run() -> None:
+    env = simpy.Environment()
+
+    def broken() -> Generator[simpy.Event, Any, None]:
+        yield env.timeout(1.0)
+        raise KeyError("boom")
+
+    env.process(broken())
+    with pytest.raises(KeyError, match="boom"):
+        run_until(env, 5.0)
+
+
+def test_until_must_be_in_the_future() -> None:
+    env = simpy.Environment()
+    with pytest.raises(ValueError, match="greater than"):
+        run_until(env, 0.0)
+
+
+@pytest.mark.parametrize("enabled", [True, False])
+def test_the_collector_is_paused_during_a_run_and_restored(
+        monkeypatch: pytest.MonkeyPatch, enabled: bool) -> None:
+    import gc
+
+    from simsource.model import world
+    from simsource.scenario import load_scenario
+
+    seen: list[bool] = []
+
+    def spy(env: simpy.Environment, until: float) -> None:
+        seen.append(gc.isenabled())
+        run_until(env, until)
+
+    monkeypatch.setattr(world, "run_until", spy)
+    sc = load_scenario("nacka-multi", {"scenario.years": 0.3, "scenario.warmup_years": 0.1})
+    was = gc.isenabled()
+    try:
+        if not enabled:
+            gc.disable()
+        world.World(sc, 1, 0).run()
+        assert seen == [False]
+        assert gc.isenabled() is enabled
+    finally:
+        if was:
+            gc.enable()
