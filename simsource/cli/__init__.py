@@ -57,6 +57,10 @@ COMMANDS: dict[str, Lazy] = {
     "sensitivity": Lazy("simsource.cli.analysis_sa_cmds:sensitivity_cmd",
                         "Which parameters drive a KPI? Morris or Sobol sensitivity analysis "
                         "(SALib) over the plausible ranges the scenario schema declares."),
+    "explore": Lazy("simsource.cli.explore_cmds:explore_cmd",
+                    "Which policy is robust across plausible futures, and where does each one "
+                    "fail? Runs every policy (a scenario name or file) in the same sampled "
+                    "futures with common random numbers."),
     "plot": Lazy("simsource.cli.analysis_cmds:plot_cmd",
                  "Draw the figures of a results folder from `run`, `compare` or `sweep`."),
     "report": Lazy("simsource.cli.analysis_cmds:report_cmd",

@@ -204,3 +204,18 @@ def record_files(root: Path | str, files: Mapping[str, str],
             manifest.update(manifest_update)
             manifest.pop("written", None)
             write_manifest(root, manifest, own)
+
+
+def uncertain_of(manifest: Mapping[str, Any]) -> list[Uncertain]:
+    """The uncertain parameters an explore folder's manifest lists."""
+    return [Uncertain(str(u["key"]), float(u["low"]), float(u["high"]), bool(u["integer"]),
+                      tuple(str(p) for p in u.get("parts") or ()))
+            for u in manifest.get("uncertain") or []]
+
+
+def parameters_of(manifest: Mapping[str, Any]) -> dict[str, list[str]]:
+    """Per policy, the columns of ``futures.parquet`` holding parameters that apply to it."""
+    space = {u.key: u for u in uncertain_of(manifest)}
+    applies = manifest.get("applies") or {}
+    return {str(p): [c for k in keys if k in space for c in space[k].columns]
+            for p, keys in applies.items()}
