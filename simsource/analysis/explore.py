@@ -119,3 +119,34 @@ def describe_boxes(discovery: pd.DataFrame, robustness: pd.DataFrame) -> list[st
             lines.append(f"{r.policy} misses {r.target} in {formatting.percent(fails)} of the "
                          "futures, with no box of parameter ranges that concentrates them")
     return lines
+
+
+def summary_sentences(futures: pd.DataFrame, robustness: pd.DataFrame,
+                      discovery: pd.DataFrame) -> list[str]:
+    """The plain-language summary of an exploration: who meets each target how often, where
+    each policy fails, and the regret on the targets' KPIs."""
+    out: list[str] = []
+    count = int(futures["future"].nunique()) if not futures.empty else 0
+    sat = robustness[robustness["measure"] == "satisficing"]
+    for target, group in sat.groupby("target", sort=False):
+        parts = [f"{r.policy} in {formatting.percent(r.value)}" for r in group.itertuples()]
+        best = group.loc[group["value"].idxmax()] if group["value"].notna().any() else None
+        lead = f"Across {count} futures, {target} is met by " + ", ".join(parts) + \
+            " of the futures."
+        if best is not None and len(group) > 1 and (group["value"] == best["value"]).sum() == 1:
+            lead += f" The most robust policy for it is {best['policy']}."
+        out.append(lead)
+    boxes = describe_boxes(discovery, robustness)
+    if boxes:
+        out.append(" ".join(s + "." for s in boxes))
+    reg = robustness[(robustness["measure"] == "regret_mean")
+                     & robustness["kpi"].isin(list(sat["kpi"]))]
+    for kpi, group in reg.groupby("kpi", sort=False):
+        parts = [f"{r.policy} {_kpi(str(kpi), r.value)}" for r in group.itertuples()]
+        out.append(f"Mean regret on {info(str(kpi)).label} (shortfall against the best policy "
+                   f"in the same future, {info(str(kpi)).display_unit or 'units'}): "
+                   + ", ".join(parts) + ".")
+    if not out and count:
+        out.append(f"{count} futures were run; give --target to see how often each policy "
+                   "meets a goal.")
+    return out

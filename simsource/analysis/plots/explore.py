@@ -61,9 +61,9 @@ def robustness_plot(robustness: pd.DataFrame, axes: Sequence[Axes] | None = None
         hi = rows["ci_high"].to_numpy(dtype=float) * 100 - v
         ax.barh(ypos, v, xerr=[lo, hi], color=[colour(i) for i in range(len(policies))],
                 alpha=0.85, error_kw={"capsize": 3, "lw": 1, "ecolor": "#333333"})
-        for y, val in zip(ypos, v, strict=True):
-            ax.text(min(val, 100) + 1.5, y, f"{val:.0f} %", va="center", fontsize=8)
-        ax.set_xlim(0, 112)
+        for y, val, top in zip(ypos, v, v + hi, strict=True):
+            ax.text(top + 2, y, f"{val:.0f} %", va="center", fontsize=8)
+        ax.set_xlim(0, 118)
         ax.set_yticks(ypos, [wrap(p, 18) for p in policies], fontsize=8)
         ax.set_xlabel("share of futures meeting the target (%)", fontsize=8)
         futures = int(rows["futures"].max())
@@ -85,7 +85,7 @@ def robustness_plot(robustness: pd.DataFrame, axes: Sequence[Axes] | None = None
                      fontsize=9)
         ax.set_xlim(left=0)
         ax.grid(axis="x", alpha=0.3)
-        ax.legend(fontsize=7, loc="lower right")
+        ax.legend(fontsize=7, loc="best")
     return fig
 
 
