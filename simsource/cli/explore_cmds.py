@@ -105,7 +105,14 @@ def explore_cmd(policies: tuple[str, ...], uncertain: str | None, n_futures: int
         rest = [u for u in sampling.resolve_uncertain(scs, uncertain) if u.key not in taken]
         if rest:
             space += rest
-            frames.append(sampling.latin_hypercube_sets(rest, n_futures, seed))
+            lhs = sampling.latin_hypercube_sets(rest, n_futures, seed,
+                                                scenarios=[] if posterior else scs)
+            frames.append(lhs)
+            if lhs.attrs.get("rejected"):
+                info.update(rejected=lhs.attrs["rejected"], rejection=lhs.attrs["rejection"])
+                click.echo(f"note: {lhs.attrs['rejected']} sampled futures broke a rule between "
+                           f"parameters and were replaced by valid ones (e.g. "
+                           f"{lhs.attrs['rejection']})", err=True)
             if posterior is not None:
                 info["sampling"] = ("posterior draws by weight; latin hypercube for "
                                     + ", ".join(u.key for u in rest))

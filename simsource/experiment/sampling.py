@@ -190,27 +190,74 @@ def unit_latin_hypercube(dims: int, k: int, seed: int) -> np.ndarray:
     return np.clip(np.asarray(latin.sample(problem, k, seed=seed), dtype=float), 0.0, 1.0)
 
 
-def latin_hypercube_sets(space: Sequence[Uncertain], k: int, seed: int) -> pd.DataFrame:
+def _lhs_rows(space: Sequence[Uncertain], k: int, seed: int) -> list[dict[str, Any]]:
+    x = unit_latin_hypercube(sum(u.dims for u in space), k, seed)
+    rows = []
+    for point in x:
+        values: dict[str, Any] = {}
+        at = 0
+        for u in space:
+            values.update(u.from_unit(point[at:at + u.dims]))
+            at += u.dims
+        rows.append(values)
+    return rows
+
+
+def latin_hypercube_sets(space: Sequence[Uncertain], k: int, seed: int,
+                         scenarios: Sequence[Scenario] = (), max_rounds: int = 50
+                         ) -> pd.DataFrame:
     """``k`` parameter sets (rows; one column per :func:`columns`), a Latin hypercube over the
     parameters' ranges — one stratum per set in every dimension; a mix is sampled uniformly on
-    its simplex."""
+    its simplex.
+
+    With ``scenarios``, a set that one of them refuses (ranges sampled independently can break
+    a rule between parameters, e.g. the overrun mixture's) is *rejected* and replaced by the
+    next valid set of a fresh hypercube (seeded from ``seed`` and the round), so the sets are
+    uniform over the valid part of the ranges. ``attrs["rejected"]`` counts the rejected sets
+    and ``attrs["rejection"]`` gives the first reason."""
+    import numpy as np
     import pandas as pd
 
     if k < 1:
         raise UserError(f"--futures: needs at least 1, got {k}")
-    dims = sum(u.dims for u in space)
-    if dims == 0:
+    if sum(u.dims for u in space) == 0:
         return pd.DataFrame(index=range(k))
-    x = unit_latin_hypercube(dims, k, seed)
-    rows = []
-    for row in x:
-        values: dict[str, Any] = {}
-        at = 0
-        for u in space:
-            values.update(u.from_unit(row[at:at + u.dims]))
-            at += u.dims
-        rows.append(values)
-    return pd.DataFrame(rows, columns=columns(space))
+    mine = {sc.name: applicable(space, sc) for sc in scenarios}
+    rows: list[dict[str, Any]] = []
+    rejected, reason = 0, ""
+    for r in range(max_rounds):
+        round_seed = seed if r == 0 else int(
+            np.random.SeedSequence(seed, spawn_key=(DRAW_KEY, r)).generate_state(1)[0])
+        for row in _lhs_rows(space, k, round_seed):
+            problem = first_problem(scenarios, mine, row)
+            if problem is None:
+                rows.append(row)
+                if len(rows) == k:
+                    break
+            else:
+                rejected += 1
+                reason = reason or problem
+        if len(rows) == k:
+            break
+    else:
+        raise UserError(f"--uncertain: only {len(rows)} of {k} sampled futures are valid "
+                        f"scenarios after {max_rounds} rounds; e.g. {reason}")
+    out = pd.DataFrame(rows, columns=columns(space))
+    out.attrs.update(rejected=rejected, rejection=reason)
+    return out
+
+
+def first_problem(scenarios: Sequence[Scenario], mine: Mapping[str, Sequence[Uncertain]],
+                  row: Mapping[str, Any]) -> str | None:
+    """The first line a scenario refuses the parameter set ``row`` with, or None."""
+    from simsource.scenario import with_overrides
+
+    for sc in scenarios:
+        try:
+            with_overrides(sc, set_overrides(mine[sc.name], row))
+        except UserError as exc:
+            return exc.problems[0]
+    return None
 
 
 # ---- a posterior ---------------------------------------------------------------------------
