@@ -111,7 +111,7 @@ def discover(futures: pd.DataFrame, targets: Sequence[Target],
     for policy in policies_of(futures):
         mine = futures[futures["policy"] == policy].sort_values("future")
         cols = [c for c in parameters.get(policy, []) if c in mine.columns
-                and mine[c].nunique(dropna=True) > 1]
+                and float(mine[c].max()) > float(mine[c].min())]
         x = mine[cols].astype(float)
         for t in targets:
             fails = ~met(mine, t)

@@ -17,7 +17,15 @@ import pandas as pd
 from simsource import formatting
 from simsource.analysis.discovery import discover
 from simsource.analysis.plots.labels import info
-from simsource.analysis.robustness import Target, parse_target, robustness_table, target_text
+from simsource.analysis.robustness import (
+    Target,
+    by_policy,
+    parse_target,
+    records,
+    robustness_table,
+    target_text,
+    wide_table,
+)
 from simsource.errors import UserError
 from simsource.experiment.explore import parameters_of, record_files
 from simsource.experiment.manifest import now_iso
@@ -77,21 +85,22 @@ def format_robustness(robustness: pd.DataFrame) -> str:
         width = max(len(str(p)) for p in sat["policy"])
         for target, group in sat.groupby("target", sort=False):
             lines.append(f"  {target}")
-            for r in group.itertuples():
-                lines.append(f"    {str(r.policy):<{width}}  {formatting.percent(r.value):>5}  "
-                             f"({formatting.percent(r.ci_low)}–{formatting.percent(r.ci_high)})"
-                             f"  of {r.futures} futures")
+            for r in records(group):
+                lines.append(f"    {r['policy']!s:<{width}}  {formatting.percent(r['value']):>5}"
+                             f"  ({formatting.percent(r['ci_low'])}–"
+                             f"{formatting.percent(r['ci_high'])})  of {r['futures']} futures")
     reg = robustness[robustness["measure"] != "satisficing"]
     if not reg.empty:
         lines.append("regret against the best policy in the same future (mean / 90th pct):")
         width = max(len(str(p)) for p in reg["policy"])
         for kpi, group in reg.groupby("kpi", sort=False):
             lines.append(f"  {info(str(kpi)).label} ({info(str(kpi)).display_unit or '-'})")
-            wide = group.pivot(index="policy", columns="measure", values="value")
-            for policy in dict.fromkeys(group["policy"]):
-                r = wide.loc[policy]
-                lines.append(f"    {str(policy):<{width}}  {_kpi(str(kpi), r['regret_mean'])}"
-                             f" / {_kpi(str(kpi), r['regret_p90'])}")
+            wide = wide_table(group, "policy", "measure", "value")
+            means, p90s = by_policy(wide, "regret_mean"), by_policy(wide, "regret_p90")
+            for policy in dict.fromkeys(group["policy"].astype(str)):
+                mean, p90 = means[policy], p90s[policy]
+                lines.append(f"    {policy:<{width}}  {_kpi(str(kpi), mean)}"
+                             f" / {_kpi(str(kpi), p90)}")
     return "\n".join(lines)
 
 
@@ -101,22 +110,23 @@ def describe_boxes(discovery: pd.DataFrame, robustness: pd.DataFrame) -> list[st
     sat = robustness[robustness["measure"] == "satisficing"]
     for (policy, target), group in discovery.groupby(["policy", "target"], sort=False):
         for b, box in group.groupby("box", sort=True):
-            first = box.iloc[0]
-            ranges = " and ".join(
-                f"{r.parameter} in {formatting.number(r.lower)}–{formatting.number(r.upper)}"
-                for r in box.itertuples())
+            rows = records(box)
+            first = rows[0]
+            ranges = " and ".join(f"{r['parameter']} in {formatting.number(r['lower'])}–"
+                                  f"{formatting.number(r['upper'])}" for r in rows)
             lines.append(f"{policy} misses {target} (box {b}) when {ranges}: "
                          f"{formatting.percent(first['density'])} of the futures there fail, "
                          f"covering {formatting.percent(first['coverage'])} of all its failures "
                          f"({formatting.percent(first['mass'])} of the futures)")
-    for r in sat.itertuples():
-        fails = 1.0 - float(r.value)
-        has = not discovery[(discovery["policy"] == r.policy)
-                            & (discovery["target"] == r.target)].empty
+    for r in records(sat):
+        fails = 1.0 - float(r["value"])
+        has = not discovery[(discovery["policy"] == r["policy"])
+                            & (discovery["target"] == r["target"])].empty
         if fails >= 1.0:
-            lines.append(f"{r.policy} misses {r.target} in every future")
+            lines.append(f"{r['policy']} misses {r['target']} in every future")
         elif fails > 0 and not has:
-            lines.append(f"{r.policy} misses {r.target} in {formatting.percent(fails)} of the "
+            lines.append(f"{r['policy']} misses {r['target']} in {formatting.percent(fails)} "
+                         "of the "
                          "futures, with no box of parameter ranges that concentrates them")
     return lines
 
@@ -129,12 +139,14 @@ def summary_sentences(futures: pd.DataFrame, robustness: pd.DataFrame,
     count = int(futures["future"].nunique()) if not futures.empty else 0
     sat = robustness[robustness["measure"] == "satisficing"]
     for target, group in sat.groupby("target", sort=False):
-        parts = [f"{r.policy} in {formatting.percent(r.value)}" for r in group.itertuples()]
-        best = group.loc[group["value"].idxmax()] if group["value"].notna().any() else None
+        rows = records(group)
+        parts = [f"{r['policy']} in {formatting.percent(r['value'])}" for r in rows]
         lead = f"Across {count} futures, {target} is met by " + ", ".join(parts) + \
             " of the futures."
-        if best is not None and len(group) > 1 and (group["value"] == best["value"]).sum() == 1:
-            lead += f" The most robust policy for it is {best['policy']}."
+        shares = [float(r["value"]) for r in rows]
+        top = max(shares, default=float("nan"))
+        if len(rows) > 1 and shares.count(top) == 1:
+            lead += f" The most robust policy for it is {rows[shares.index(top)]['policy']}."
         out.append(lead)
     boxes = describe_boxes(discovery, robustness)
     if boxes:
@@ -142,7 +154,7 @@ def summary_sentences(futures: pd.DataFrame, robustness: pd.DataFrame,
     reg = robustness[(robustness["measure"] == "regret_mean")
                      & robustness["kpi"].isin(list(sat["kpi"]))]
     for kpi, group in reg.groupby("kpi", sort=False):
-        parts = [f"{r.policy} {_kpi(str(kpi), r.value)}" for r in group.itertuples()]
+        parts = [f"{r['policy']} {_kpi(str(kpi), float(r['value']))}" for r in records(group)]
         out.append(f"Mean regret on {info(str(kpi)).label} (shortfall against the best policy "
                    f"in the same future, {info(str(kpi)).display_unit or 'units'}): "
                    + ", ".join(parts) + ".")

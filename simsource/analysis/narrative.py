@@ -282,7 +282,8 @@ def transfer_sentences(sweep: pd.DataFrame, design: Sequence[str], target: float
 def summary_paragraphs(data: AnalysisData) -> list[str]:
     """The plain-language summary of a results folder, one paragraph per string."""
     if data.kind == "explore":
-        assert data.futures is not None and data.robustness is not None
+        assert data.futures is not None
+        assert data.robustness is not None
         assert data.discovery is not None
         return summary_sentences(data.futures, data.robustness, data.discovery)
     if data.kind == "sweep":

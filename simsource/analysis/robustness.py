@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import warnings
 from collections.abc import Sequence
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -44,6 +45,23 @@ def target_text(t: Target) -> str:
 
 def policies_of(futures: pd.DataFrame) -> list[str]:
     return list(dict.fromkeys(futures["policy"].astype(str)))
+
+
+def wide_table(frame: pd.DataFrame, index: str, columns: str, values: str) -> pd.DataFrame:
+    """One row per ``index``, one column per ``columns`` value (each cell one value; NaN
+    kept)."""
+    return frame.pivot_table(index=index, columns=columns, values=values, aggfunc="first",
+                             dropna=False, sort=False)
+
+
+def by_policy(wide: pd.DataFrame, column: str) -> dict[str, float]:
+    """A column of a :func:`wide_table` (indexed by policy) as ``{policy: value}``."""
+    return dict(zip(wide.index.astype(str), wide[column].to_numpy(dtype=float), strict=True))
+
+
+def records(frame: pd.DataFrame) -> list[dict[str, Any]]:
+    """The rows of ``frame`` as dictionaries (column → value)."""
+    return [{str(k): v for k, v in row.items()} for row in frame.to_dict("records")]
 
 
 def met(futures: pd.DataFrame, target: Target) -> np.ndarray:
@@ -91,7 +109,7 @@ def regret(futures: pd.DataFrame, kpi: str) -> pd.DataFrame:
     better = catalogue.get(kpi).better
     if better not in ("higher", "lower"):
         raise ValueError(f"{kpi}: no better direction, so no regret")
-    wide = futures.pivot(index="future", columns="policy", values=kpi)
+    wide = wide_table(futures, "future", "policy", kpi)
     values = wide.to_numpy(dtype=float)
     with warnings.catch_warnings():
         # a future where every policy's mean is NaN has NaN regret, as meant

@@ -89,8 +89,8 @@ def futures_table(futures: pd.DataFrame, names: Sequence[str],
     means of that policy's replications in that future (future-major order)."""
     import pandas as pd
 
-    rows = []
-    values = futures.to_dict("records")
+    rows: list[dict[str, Any]] = []
+    values = [{str(k): v for k, v in row.items()} for row in futures.to_dict("records")]
     for f, future in enumerate(values):
         for name in names:
             rows.append({"future": f, "policy": name, **future,
@@ -130,7 +130,8 @@ def run_explore(policies: Sequence[Scenario], space: Sequence[Uncertain],
     design.insert(0, "future", range(len(design)))
     identity: dict[str, Any] = {
         "kind": "explore", "scenario": " vs ".join(names), "scenario_hash": policies_hash(policies),
-        "seed": seed, "design_hash": design_hash(design.to_dict("records"))}
+        "seed": seed, "design_hash": design_hash([{str(k): v for k, v in row.items()}
+                                     for row in design.to_dict("records")])}
     with holding(root, "simsource explore") as own:
         old = claim_folder(root, identity, overwrite, own)
         own.adopt()

@@ -187,7 +187,9 @@ def unit_latin_hypercube(dims: int, k: int, seed: int) -> np.ndarray:
 
     problem = {"num_vars": dims, "names": [f"u{i}" for i in range(dims)],
                "bounds": [[0.0, 1.0]] * dims}
-    return np.clip(np.asarray(latin.sample(problem, k, seed=seed), dtype=float), 0.0, 1.0)
+    x: np.ndarray = np.clip(np.asarray(latin.sample(problem, k, seed=seed), dtype=float),
+                            0.0, 1.0)
+    return x
 
 
 def _lhs_rows(space: Sequence[Uncertain], k: int, seed: int) -> list[dict[str, Any]]:
@@ -367,7 +369,8 @@ def set_scenarios(sc: Scenario, space: Sequence[Uncertain], sets: pd.DataFrame,
     problems: list[str] = []
     for i, row in enumerate(sets.to_dict("records")):
         try:
-            out.append(with_overrides(sc, set_overrides(mine, row)))
+            out.append(with_overrides(sc, set_overrides(mine, {str(k): v
+                                                               for k, v in row.items()})))
         except UserError as exc:
             problems += [f"{sc.name}, {label}{i:04d}: {line}" for line in exc.problems]
             if len(problems) >= 20:

@@ -20,6 +20,7 @@ from matplotlib.figure import Figure
 
 from simsource.analysis.plots._common import colour, grid, new_axes, note_no_data, scale, wrap
 from simsource.analysis.plots.labels import axis_label, title
+from simsource.analysis.robustness import records, wide_table
 from simsource.model import catalogue
 
 TRADEOFF_KPIS: tuple[str, ...] = catalogue.names("lead")
@@ -70,7 +71,7 @@ def robustness_plot(robustness: pd.DataFrame, axes: Sequence[Axes] | None = None
         ax.set_title(f"{target}\n{futures} futures, 95 % Wilson interval", fontsize=9)
         ax.grid(axis="x", alpha=0.3)
     for ax, kpi in zip(axs[len(targets):], kpis, strict=False):
-        rows = reg[reg["kpi"] == kpi].pivot(index="policy", columns="measure", values="value")
+        rows = wide_table(reg[reg["kpi"] == kpi], "policy", "measure", "value")
         rows = rows.reindex(policies)
         k = scale(kpi)
         mean = rows["regret_mean"].to_numpy(dtype=float) * k
@@ -103,7 +104,7 @@ def tradeoff_plot(futures: pd.DataFrame, kpis: Sequence[str] | None = None,
         ax.scatter(mine[x_kpi] * scale(x_kpi), mine[y_kpi] * scale(y_kpi), s=14,
                    color=colour(i), alpha=0.6, linewidths=0, label=policy, gid=f"dots:{policy}")
     for text in targets:
-        kpi, op, threshold = split_target(text)
+        kpi, _, threshold = split_target(text)
         if kpi == x_kpi:
             ax.axvline(threshold * scale(kpi), color="black", ls="--", lw=1, label=text)
         elif kpi == y_kpi:
@@ -135,16 +136,17 @@ def discovery_plot(discovery: pd.DataFrame, ranges: Mapping[str, tuple[float, fl
         c = colour(policies.index(str(policy)))
         names = [str(p) for p in box["parameter"]]
         ypos = np.arange(len(names))[::-1]
-        for y, r in zip(ypos, box.itertuples(), strict=True):
-            lo, hi = ranges.get(str(r.parameter), (np.nan, np.nan))
+        for y, r in zip(ypos, records(box), strict=True):
+            lower, upper = float(r["lower"]), float(r["upper"])
+            lo, hi = ranges.get(str(r["parameter"]), (np.nan, np.nan))
             if not (np.isfinite(lo) and np.isfinite(hi)) or hi <= lo:
-                lo, hi = min(float(r.lower), 0.0), max(float(r.upper), 1.0)
-            a = (float(r.lower) - lo) / (hi - lo)
-            z = (float(r.upper) - lo) / (hi - lo)
+                lo, hi = min(lower, 0.0), max(upper, 1.0)
+            a = (lower - lo) / (hi - lo)
+            z = (upper - lo) / (hi - lo)
             ax.barh(y, 1.0, color="#e0e0e0", height=0.55)
             ax.barh(y, z - a, left=a, color=c, height=0.55, alpha=0.9)
-            ax.text(a, y - 0.38, f"{float(r.lower):.3g}", ha="center", va="top", fontsize=7)
-            ax.text(z, y - 0.38, f"{float(r.upper):.3g}", ha="center", va="top", fontsize=7)
+            ax.text(a, y - 0.38, f"{lower:.3g}", ha="center", va="top", fontsize=7)
+            ax.text(z, y - 0.38, f"{upper:.3g}", ha="center", va="top", fontsize=7)
             ax.text(0, y + 0.3, f"{lo:.3g}", ha="left", va="bottom", fontsize=6, color="grey")
             ax.text(1, y + 0.3, f"{hi:.3g}", ha="right", va="bottom", fontsize=6, color="grey")
         ax.set_yticks(ypos, [wrap(n, 28) for n in names], fontsize=8)

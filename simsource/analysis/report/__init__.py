@@ -3,9 +3,9 @@
 The page is the jinja2 template ``templates/report.html.j2`` (CSS in ``report.css``, inlined);
 figures are embedded as base64 PNG data URIs, so the file opens offline and refers to nothing
 outside itself. Sections (element ids): ``summary``, ``what-was-run``, ``key-results``,
-``differences`` (several scenarios only), ``across-futures`` (explore folders, instead of key
-results and differences), ``figures`` and ``reproducibility`` (STRESS-DES, Monks et al. 2019). An overloaded scenario gets the catalogue's warning at the top and in the
-summary.
+``differences`` (several scenarios only), ``across-futures`` (explore folders, instead of
+key results and differences), ``figures`` and ``reproducibility`` (STRESS-DES, Monks et al.
+2019). An overloaded scenario gets the catalogue's warning at the top and in the summary.
 """
 
 from __future__ import annotations

@@ -17,6 +17,7 @@ from simsource.analysis.explore import describe_boxes
 from simsource.analysis.plots.data import AnalysisData
 from simsource.analysis.plots.labels import info
 from simsource.analysis.report.sections import Cell, Table, run_manifest, scenario_meta
+from simsource.analysis.robustness import by_policy, records, wide_table
 
 
 def policy_tomls(data: AnalysisData) -> dict[str, str]:
@@ -76,7 +77,8 @@ def _share(r: Any) -> str:
 
 def across_futures(data: AnalysisData) -> dict[str, Any]:
     """Satisficing, regret and the PRIM boxes as tables, and the boxes in words."""
-    assert data.robustness is not None and data.discovery is not None
+    assert data.robustness is not None
+    assert data.discovery is not None
     rob, disc = data.robustness, data.discovery
     policies = data.scenarios
     sat = rob[rob["measure"] == "satisficing"]
@@ -91,28 +93,29 @@ def across_futures(data: AnalysisData) -> dict[str, Any]:
     reg_rows: list[list[Cell]] = []
     for kpi, group in reg.groupby("kpi", sort=False):
         i = info(str(kpi))
-        wide = group.pivot(index="policy", columns="measure", values="value")
+        wide = wide_table(group, "policy", "measure", "value")
+        means, p90s = by_policy(wide, "regret_mean"), by_policy(wide, "regret_p90")
         cells = []
         for p in policies:
-            if p not in wide.index:
+            if p not in means:
                 cells.append(formatting.MISSING)
                 continue
-            mean, p90 = float(wide.loc[p, "regret_mean"]), float(wide.loc[p, "regret_p90"])
+            mean, p90 = means[p], p90s[p]
             cells.append(f"{formatting.kpi_value(i, mean, unit=False)} / "
                          f"{formatting.kpi_value(i, p90, unit=False)}")
         reg_rows.append([f"{i.label} ({i.display_unit or '-'})", *cells])
     ranges = data.ranges
     box_rows: list[list[Cell]] = []
-    for r in disc.itertuples():
-        lo, hi = ranges.get(str(r.parameter), (math.nan, math.nan))
-        box_rows.append([str(r.policy), str(r.target), str(r.box),
-                         Markup("<code>{}</code>").format(r.parameter),
-                         f"{formatting.number(float(r.lower))} – "
-                         f"{formatting.number(float(r.upper))}",
+    for r in records(disc):
+        lo, hi = ranges.get(str(r["parameter"]), (math.nan, math.nan))
+        box_rows.append([str(r["policy"]), str(r["target"]), str(r["box"]),
+                         Markup("<code>{}</code>").format(r["parameter"]),
+                         f"{formatting.number(float(r['lower']))} – "
+                         f"{formatting.number(float(r['upper']))}",
                          f"{formatting.number(lo)} – {formatting.number(hi)}",
-                         formatting.percent(float(r.coverage)),
-                         formatting.percent(float(r.density)),
-                         formatting.percent(float(r.mass))])
+                         formatting.percent(float(r["coverage"])),
+                         formatting.percent(float(r["density"])),
+                         formatting.percent(float(r["mass"]))])
     return {
         "futures": data.manifest.get("futures", "?"),
         "replications": data.manifest.get("replications", "?"),
