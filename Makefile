@@ -17,7 +17,7 @@ $(VENV)/.installed-base: pyproject.toml | $(BIN)/python
 	touch $@
 
 $(VENV)/.installed-dev: pyproject.toml | $(BIN)/python
-	$(BIN)/python -m pip install --quiet -e ".[dev,app,dask]"
+	$(BIN)/python -m pip install --quiet -e ".[dev,app,dask,ema]"
 	touch $@ $(VENV)/.installed-base
 
 ## make run: Monte Carlo comparison of the single- and four-supplier Nacka scenarios
@@ -53,7 +53,7 @@ typecheck: $(VENV)/.installed-dev
 	$(BIN)/mypy
 
 $(VENV)/.installed-bench: pyproject.toml | $(VENV)/.installed-dev
-	$(BIN)/python -m pip install --quiet -e ".[dev,app,dask,bench]"
+	$(BIN)/python -m pip install --quiet -e ".[dev,app,dask,ema,bench]"
 	touch $@
 
 ## make bench: benchmark suite (ratios against bare SimPy measured in the same run)
