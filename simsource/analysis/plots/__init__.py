@@ -124,7 +124,7 @@ def _robustness(data: AnalysisData, kpis: Sequence[str] | None, x: str | None) -
 
 def _tradeoff(data: AnalysisData, kpis: Sequence[str] | None, x: str | None) -> Figure:
     assert data.futures is not None
-    chosen = list(kpis or ()) or target_kpis(data.targets)[:1]
+    chosen = list(kpis or ()) or [*target_kpis(data.targets)[:1], "cost_total_msek_per_year"]
     return tradeoff_plot(data.futures, chosen, data.targets)
 
 
