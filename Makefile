@@ -20,10 +20,11 @@ $(VENV)/.installed-dev: pyproject.toml | $(BIN)/python
 	$(BIN)/python -m pip install --quiet -e ".[dev,app,dask,ema]"
 	touch $@ $(VENV)/.installed-base
 
-## make run: Monte Carlo comparison of the single- and four-supplier Nacka scenarios
+## make run: the ladder of Nacka scenarios, one change per rung, compared step by step
+LADDER = nacka-single nacka-split nacka-multi-10 nacka-multi-10-cell1 nacka-multi-10-reinvest \
+	nacka-multi
 run: $(VENV)/.installed-base
-	$(BIN)/simsource compare nacka-single nacka-multi-10 nacka-multi -n $(N) -j $(JOBS) \
-		--seed 2017 --out results/nacka
+	$(BIN)/simsource compare --ladder $(LADDER) -n $(N) -j $(JOBS) --seed 2017 --out results/nacka
 	$(BIN)/simsource plot results/nacka
 	$(BIN)/simsource report results/nacka -o results/nacka/report.html
 	@echo "results: results/nacka (comparison.csv, plots/, report.html)"

@@ -10,16 +10,10 @@ import pytest
 from click.testing import CliRunner
 
 from simsource.cli import main
-from simsource.model import catalogue, simulate
+from simsource.model import catalogue, catalogue_doc, simulate
 from simsource.scenario import load_scenario
 
 ROOT = Path(__file__).resolve().parents[1]
-
-#: KPIs the catalogue declares ahead of the model (model v2). The model may not return them
-#: yet; once it does, remove ``pending=True`` from their declaration in
-#: simsource/model/catalogue.py and this allowance disappears with it.
-PENDING = set(catalogue.pending())
-
 
 @pytest.fixture(scope="module")
 def returned() -> set[str]:
@@ -36,12 +30,7 @@ def test_every_kpi_the_model_returns_is_in_the_catalogue(returned: set[str]) -> 
 
 
 def test_the_catalogue_holds_nothing_the_model_does_not_return(returned: set[str]) -> None:
-    assert set(catalogue.CATALOGUE) - returned - PENDING == set()
-
-
-def test_pending_kpis_are_not_yet_returned(returned: set[str]) -> None:
-    done = returned & PENDING
-    assert not done, f"the model now returns {sorted(done)}: drop pending=True in catalogue.py"
+    assert set(catalogue.CATALOGUE) - returned == set()
 
 
 def test_every_entry_is_complete() -> None:
@@ -109,7 +98,7 @@ def test_results_format_kpi_section_is_generated() -> None:
 
 def test_the_refresh_command_rewrites_only_the_section(tmp_path: Path) -> None:
     doc = tmp_path / "doc.md"
-    doc.write_text(f"# head\n\n{catalogue.DOC_START}\nold\n{catalogue.DOC_END}\n\ntail\n",
+    doc.write_text(f"# head\n\n{catalogue_doc.DOC_START}\nold\n{catalogue_doc.DOC_END}\n\ntail\n",
                    encoding="utf-8")
     assert catalogue.main([str(doc)]) == 0
     new = doc.read_text(encoding="utf-8")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import signal
 import subprocess
@@ -259,3 +260,25 @@ def test_bad_options_exit_2(runner: CliRunner, tmp_path: Path, args: list[str],
     assert message in res.stderr, args
     assert "Traceback" not in res.output
     assert not (tmp_path / "x").exists()
+
+
+def test_compare_ladder_reports_each_step(runner: CliRunner, tmp_path: Path) -> None:
+    """--ladder: each scenario's difference is to the one before it; the last step plus the
+    steps before add up to the difference to the first (paired means are linear)."""
+    out = tmp_path / "ladder"
+    res = invoke(runner, "compare", "--ladder", "nacka-single", "nacka-split", "nacka-multi-10",
+                 "-n", "3", "-j", "1", *SHORT, "--out", str(out))
+    assert res.exit_code == 0, res.output
+    assert "step from the one above" in res.stdout
+    assert json.loads((out / "compare.json").read_text())["ladder"] is True
+    table = pd.read_csv(out / "comparison.csv")
+    frames = {s: pd.read_parquet(out / s / "replications.parquet")
+              for s in ("nacka-single", "nacka-split", "nacka-multi-10")}
+    kpi = "operations_share_of_unit_effort"
+    rows = table[table["kpi"] == kpi].set_index("scenario")
+    step = (frames["nacka-multi-10"][kpi] - frames["nacka-split"][kpi]).mean()
+    assert rows.loc["nacka-multi-10", "diff"] == pytest.approx(step)
+    first = (frames["nacka-split"][kpi] - frames["nacka-single"][kpi]).mean()
+    assert rows.loc["nacka-split", "diff"] == pytest.approx(first)
+    assert rows.loc["nacka-split", "diff"] + rows.loc["nacka-multi-10", "diff"] == pytest.approx(
+        (frames["nacka-multi-10"][kpi] - frames["nacka-single"][kpi]).mean())

@@ -210,14 +210,6 @@ def test_cli_exit_2_for_an_unreachable_scheduler_from_dask_config(
     assert "error: cannot reach Dask scheduler at tcp://127.0.0.1:1" in res.output
 
 
-def _has_scheduler_option() -> bool:
-    from simsource.cli import main
-
-    cmd = main.commands.get("run")
-    return cmd is not None and any("--scheduler" in p.opts for p in cmd.params)
-
-
-@pytest.mark.skipif(not _has_scheduler_option(), reason="simsource run has no --scheduler yet")
 def test_cli_exit_2_for_an_unreachable_scheduler(runner: Any, tmp_path: Path,
                                                  monkeypatch: pytest.MonkeyPatch) -> None:
     from simsource.cli import main

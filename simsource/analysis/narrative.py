@@ -113,11 +113,13 @@ def compared_kpis(comparison: pd.DataFrame, kpis: Sequence[str] = HEADLINE) -> l
 
 
 def findings_from_comparison(comparison: pd.DataFrame, scenarios: Sequence[str],
-                             kpis: Sequence[str] = HEADLINE) -> list[Finding]:
-    """Findings for every non-reference scenario and KPI from a ``comparison.csv`` table."""
+                             kpis: Sequence[str] = HEADLINE,
+                             ladder: bool = False) -> list[Finding]:
+    """Findings for every non-reference scenario and KPI from a ``comparison.csv`` table (with
+    ``ladder``, each scenario's reference is the one before it)."""
     out = []
-    ref = scenarios[0]
-    for other in scenarios[1:]:
+    for i, other in enumerate(scenarios[1:], start=1):
+        ref = scenarios[i - 1] if ladder else scenarios[0]
         for kpi in kpis:
             row = comparison[(comparison["kpi"] == kpi) & (comparison["scenario"] == other)]
             if row.empty:
@@ -299,7 +301,8 @@ def summary_paragraphs(data: AnalysisData) -> list[str]:
         frames = {s: reps[reps["scenario"] == s].drop(columns=["scenario"]) for s in names}
         comparison = compare_table(frames, [k for k in HEADLINE if k in reps.columns])
     kpis = compared_kpis(comparison)
-    findings = findings_from_comparison(comparison, names, kpis)
+    ladder = bool(data.manifest.get("ladder")) and data.comparison is not None
+    findings = findings_from_comparison(comparison, names, kpis, ladder=ladder)
     pairs = [[f for f in findings if f.other == other] for other in names[1:]]
     leads = [lead for lead in (pair_lead(p) for p in pairs) if lead]
     out = [" ".join(leads)] if leads else []

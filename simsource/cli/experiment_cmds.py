@@ -174,16 +174,21 @@ def _is_results_dir(arg: str) -> bool:
 
 @click.command("compare")
 @click.argument("sources", nargs=-1, required=True, metavar="SCENARIO_OR_DIR...")
+@click.option("--ladder", is_flag=True,
+              help="Compare each scenario with the one before it (a ladder of one-change "
+                   "steps, e.g. nacka-single nacka-split nacka-multi-10 nacka-multi-10-cell1 "
+                   "nacka-multi-10-reinvest nacka-multi), not with the first.")
 @_batch_options
-def compare_cmd(sources: tuple[str, ...], replications: int | None, seed: int | None,
-                jobs: int | None, sets: tuple[str, ...], out: Path | None, quiet: bool,
-                overwrite: bool, backend: str, scheduler: str | None,
+def compare_cmd(sources: tuple[str, ...], ladder: bool, replications: int | None,
+                seed: int | None, jobs: int | None, sets: tuple[str, ...], out: Path | None,
+                quiet: bool, overwrite: bool, backend: str, scheduler: str | None,
                 max_events: float | None) -> None:
     """Compare scenarios with common random numbers: each one's mean and 95 % CI, and the paired
     difference to the first with its CI and Holm-corrected p-value.
 
     Arguments are scenario names/files (run into DIR/<name>/, resumable; --set applies to every
-    one) or existing results folders (their seed is used unless --seed is given).
+    one) or existing results folders (their seed is used unless --seed is given). With --ladder
+    each difference is the step from the scenario before: each rung's own contribution.
     """
     from simsource.experiment.compare import run_compare
     from simsource.experiment.manifest import read_manifest
@@ -203,7 +208,8 @@ def compare_cmd(sources: tuple[str, ...], replications: int | None, seed: int | 
     n = DEFAULT_N if replications is None else replications
     with _backend(backend, jobs, scheduler) as be:
         table = run_compare(items, n, seed, jobs, out, progress=not quiet, overwrite=overwrite,
-                            backend=be, command=_command(), max_events=max_events, warn=_warn)
+                            backend=be, command=_command(), max_events=max_events, warn=_warn,
+                            ladder=ladder)
     from simsource.experiment.compare import default_out
 
     _warn_overloaded(table)
@@ -211,8 +217,9 @@ def compare_cmd(sources: tuple[str, ...], replications: int | None, seed: int | 
     if quiet:
         click.echo(str(where))
         return
-    click.echo(f"comparison, seed {seed}, paired by replication -> {where}")
-    click.echo(comparison_table(table))
+    how = "each with the one before it (ladder)" if ladder else "paired by replication"
+    click.echo(f"comparison, seed {seed}, {how} -> {where}")
+    click.echo(comparison_table(table, ladder=ladder))
 
 
 @click.command("sweep")

@@ -65,11 +65,14 @@ def run_compare(sources: Sequence[Scenario | Path], replications: int, seed: int
                 *, overwrite: bool = False, backend: str | Backend = "local",
                 command: str | None = None,
                 model: str | None = None, max_events: float | None = None,
-                warn: Callable[[str], None] | None = None) -> pd.DataFrame:
+                warn: Callable[[str], None] | None = None, ladder: bool = False
+                ) -> pd.DataFrame:
     """Run (or reuse) each source and write ``comparison.csv`` and ``compare.json``.
 
     ``sources`` are scenarios (run into ``out/<name>/``, resumable) or paths of existing
-    results folders. Returns the comparison table (docs/results-format.md). Scenarios whose
+    results folders. Returns the comparison table (docs/results-format.md); with ``ladder``
+    each scenario's difference is to the one before it (a ladder of one-change steps, e.g.
+    ``nacka-single nacka-split nacka-multi-10 …``), not to the first. Scenarios whose
     expected events per replication exceed ``max_events`` are refused before anything runs.
     """
     from simsource.experiment.results import load_results
@@ -108,14 +111,14 @@ def run_compare(sources: Sequence[Scenario | Path], replications: int, seed: int
         own.clean_tmp()
         own.claim(*(f"{name}/" for _, name in to_run))
         return _run(out, own, names, to_run, loaded, folders, replications, seed, jobs,
-                    progress, overwrite, backend, command, model, warn)
+                    progress, overwrite, backend, command, model, warn, ladder)
 
 
 def _run(out: Path, own: Ownership, names: list[str], to_run: list[tuple[Scenario, str]],
          loaded: dict[str, pd.DataFrame], folders: dict[str, Path], replications: int,
          seed: int, jobs: int | None, progress: bool, overwrite: bool,
          backend: str | Backend, command: str | None, model: str | None,
-         warn: Callable[[str], None] | None) -> pd.DataFrame:
+         warn: Callable[[str], None] | None, ladder: bool = False) -> pd.DataFrame:
     from simsource.experiment.backend import using_backend
     from simsource.experiment.runner import run_stores
     from simsource.stats import compare_table
@@ -134,11 +137,11 @@ def _run(out: Path, own: Ownership, names: list[str], to_run: list[tuple[Scenari
         warn("compare: the scenarios have different numbers of replications "
              f"({', '.join(f'{k}: {v}' for k, v in sizes.items())}); differences are paired on "
              "the replications they share")
-    table = compare_table(frames_in_order)
+    table = compare_table(frames_in_order, ladder=ladder)
     own.claim("comparison.csv", COMPARE_JSON)
     atomic_write_text(out / "comparison.csv", table.to_csv(index=False))
     meta: dict[str, Any] = {
-        "kind": "compare", "scenarios": names, "seed": seed,
+        "kind": "compare", "scenarios": names, "seed": seed, "ladder": ladder,
         "replications": min(sizes.values()), "command": command or command_line(),
         "folders": {n: os.path.relpath(p, out) for n, p in folders.items()},
         "written": own.recorded(),

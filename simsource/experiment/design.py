@@ -194,13 +194,15 @@ def design_points(params: Sequence[Param], x: np.ndarray) -> list[Point]:
 
 
 def point_scenarios(sc: Scenario, points: Sequence[Mapping[str, Any]]) -> list[Scenario]:
-    """The scenario of each design point (all validated before anything runs)."""
+    """The scenario of each design point (all validated before anything runs); mix coordinates
+    (``KEY#i``) become valid mixes (:func:`simsource.experiment.params.to_overrides`)."""
+    from simsource.experiment.params import to_overrides
     from simsource.scenario import with_overrides
 
     out, problems = [], []
     for i, p in enumerate(points):
         try:
-            out.append(with_overrides(sc, p))
+            out.append(with_overrides(sc, to_overrides(sc, p)))
         except UserError as exc:
             label = ", ".join(f"{k}={v}" for k, v in p.items())
             problems += [f"design point p{i:04d} ({label}): {line}" for line in exc.problems]

@@ -2,9 +2,19 @@
 
 Every numeric scenario parameter declares a plausible range (``json_schema_extra["range"]`` in
 :mod:`simsource.scenario.schema`). :func:`parameter_space` lists those that apply to a scenario
-(per-supplier and per-source keys expanded for the scenario's suppliers and sources, parameters of
+(per-supplier and per-source keys expanded for the scenario's suppliers and sources, per-area
+rates such as ``operations.incidents_per_year.network`` for the scenario's areas, parameters of
 switched-off mechanisms left out); :func:`select_params` reads a ``--params`` value. Designs over
 these parameters (SALib samples, Latin hypercubes) are made in :mod:`simsource.experiment.design`.
+
+**Mixes** (shares that sum to one: domain mixes, ``ideas.areas_needed_probs``,
+``changes.areas_probs``) are varied as a whole: a mix of *k* shares is *k − 1* coordinates
+``KEY#1 … KEY#k-1`` in [0, 1], mapped to a valid mix by stick breaking
+(:func:`simsource.scenario.mixes.mix_from_unit`; uniform coordinates give a uniform point of the
+simplex). A coordinate's ``value`` is the scenario's own mix; :func:`to_overrides` turns a design
+point with coordinates into ordinary overrides (coordinates not in the point keep the
+scenario's own value). Naming the mix (``ideas.areas_needed_probs``) selects all its
+coordinates.
 """
 
 from __future__ import annotations
@@ -12,13 +22,14 @@ from __future__ import annotations
 import difflib
 import fnmatch
 import math
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from pydantic import BaseModel
 
 from simsource.errors import UserError
+from simsource.scenario.mixes import current_mix, mix_overrides, mix_parameters, unit_from_mix
 
 if TYPE_CHECKING:
     from simsource.scenario import Scenario
@@ -40,6 +51,9 @@ DEFAULT_PARAMS: tuple[str, ...] = (
 
 
 # ---- the parameter space -------------------------------------------------------------------
+MIX_SEP = "#"
+
+
 @dataclass(frozen=True)
 class Param:
     """One parameter to vary: dotted key, range, whether it is an integer, its current value."""
@@ -95,13 +109,18 @@ def _walk(model: BaseModel, prefix: str) -> list[Param]:
         if isinstance(value, BaseModel):
             out += _walk(value, f"{key}.")
             continue
+        extra = info.json_schema_extra if isinstance(info.json_schema_extra, dict) else {}
+        rng = extra.get("range")
         if isinstance(value, dict):
             for sub, item in value.items():
                 if isinstance(item, BaseModel):
                     out += _walk(item, f"{key}.{sub}.")
+                elif isinstance(item, int | float) and not isinstance(item, bool) \
+                        and isinstance(rng, list) and len(rng) == 2:   # e.g. per-area rates
+                    unit = extra.get("unit")
+                    out.append(Param(f"{key}.{sub}", float(rng[0]), float(rng[1]),  # type: ignore[arg-type]
+                                     value=float(item), unit=unit if isinstance(unit, str) else ""))
             continue
-        extra = info.json_schema_extra if isinstance(info.json_schema_extra, dict) else {}
-        rng = extra.get("range")
         if not isinstance(rng, list) or len(rng) != 2 or isinstance(value, bool) \
                 or not isinstance(value, int | float):
             continue
@@ -112,10 +131,54 @@ def _walk(model: BaseModel, prefix: str) -> list[Param]:
     return out
 
 
+def _mix_params(sc: Scenario) -> list[Param]:
+    out: list[Param] = []
+    for key, parts in mix_parameters(sc).items():
+        u = unit_from_mix(current_mix(sc, key))
+        out += [Param(f"{key}{MIX_SEP}{i + 1}", 0.0, 1.0, value=x, unit="mix coordinate")
+                for i, x in enumerate(u)]
+        del parts
+    return out
+
+
+def _areas_only(sc: Scenario, p: Param) -> bool:
+    """Per-area entries exist only for the scenario's areas."""
+    if p.key.startswith("operations.incidents_per_year."):
+        return p.key.rsplit(".", 1)[1] in sc.scenario.areas
+    return True
+
+
 def parameter_space(sc: Scenario, only_applicable: bool = True) -> list[Param]:
-    """Every numeric parameter of ``sc`` with a declared range, in schema order."""
-    params = _walk(sc, "")
+    """Every numeric parameter of ``sc`` with a declared range, in schema order, then the mixes'
+    coordinates."""
+    params = [p for p in _walk(sc, "") if _areas_only(sc, p)] + _mix_params(sc)
     return [p for p in params if applies(p.key, sc)] if only_applicable else params
+
+
+def mix_key(key: str) -> str | None:
+    """The mix a coordinate key belongs to (``ideas.areas_needed_probs#1`` →
+    ``ideas.areas_needed_probs``), or None for an ordinary key."""
+    base, sep, index = key.rpartition(MIX_SEP)
+    return base if sep and index.isdigit() else None
+
+
+def to_overrides(sc: Scenario, point: Mapping[str, Any]) -> dict[str, Any]:
+    """A design point as overrides: mix coordinates become the mix's shares (the coordinates
+    the point does not set keep the scenario's own mix)."""
+    out: dict[str, Any] = {}
+    coords: dict[str, dict[int, float]] = {}
+    for key, v in point.items():
+        base = mix_key(key)
+        if base is None:
+            out[key] = v
+        else:
+            coords.setdefault(base, {})[int(key.rpartition(MIX_SEP)[2])] = float(v)
+    for base, given in coords.items():
+        u = list(unit_from_mix(current_mix(sc, base)))
+        for i, x in given.items():
+            u[i - 1] = min(1.0, max(0.0, x))
+        out.update(mix_overrides(sc, base, u))
+    return out
 
 
 def _parse_range(key: str, text: str) -> tuple[float, float]:
@@ -174,6 +237,8 @@ def select_params(sc: Scenario, spec: str | Sequence[str] | None) -> list[Param]
             continue
         if key in by_key:
             chosen.append(by_key[key])
+        elif f"{key}{MIX_SEP}1" in by_key:          # a mix: all its coordinates
+            chosen += [p for p in space if mix_key(p.key) == key]
         elif key in every:
             problems.append(f"--params: {key}: does not apply to this scenario (its mechanism is "
                             "switched off)")

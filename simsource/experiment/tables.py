@@ -63,9 +63,10 @@ def summary_table(summary: pd.DataFrame, kpis: Sequence[str] = HEADLINE_KPIS) ->
     return _render(["KPI", "mean", "95 % CI", "unit", "n"], rows, right={1, 4})
 
 
-def comparison_table(comparison: pd.DataFrame, kpis: Sequence[str] = HEADLINE_KPIS) -> str:
-    """Per KPI: each scenario's mean [CI], and the paired difference to the first with its CI
-    and Holm-corrected p-value."""
+def comparison_table(comparison: pd.DataFrame, kpis: Sequence[str] = HEADLINE_KPIS,
+                     ladder: bool = False) -> str:
+    """Per KPI: each scenario's mean [CI], and the paired difference to the first (with
+    ``ladder``: to the scenario before it) with its CI and Holm-corrected p-value."""
     rows = []
     present = headline(kpis, list(dict.fromkeys(comparison["kpi"])))
     for kpi in present:
@@ -84,8 +85,9 @@ def comparison_table(comparison: pd.DataFrame, kpis: Sequence[str] = HEADLINE_KP
                 p = fmt_p(float(r["p_holm"]))
             unit = catalogue.get(kpi).display_unit if j == 0 else ""
             rows.append([kpi if j == 0 else "", unit, str(r["scenario"]), mean, ci, diff, p])
-    return _render(["KPI", "unit", "scenario", "mean", "95 % CI", "paired diff [95 % CI]",
-                    "p (Holm)"], rows, right={3, 6})
+    what = "step from the one above [95 % CI]" if ladder else "paired diff [95 % CI]"
+    return _render(["KPI", "unit", "scenario", "mean", "95 % CI", what, "p (Holm)"], rows,
+                   right={3, 6})
 
 
 def sweep_table(design: pd.DataFrame, summary: pd.DataFrame,

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import math
 import sys
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Literal
@@ -48,9 +48,7 @@ class Kpi:
     """One KPI: ``name`` as in the results, ``unit``, a sentence-case ``label``, what it means,
     which direction is better, and ``tags`` (see :data:`TAGS`).
 
-    ``deprecated`` says what to use instead (the KPI stays in the results for compatibility);
-    ``pending`` marks a KPI declared ahead of the model (model v2), which the sync test allows
-    the model not to return yet.
+    ``deprecated`` says what to use instead (the KPI stays in the results for compatibility).
     """
 
     name: str
@@ -61,7 +59,6 @@ class Kpi:
     group: str = ""
     tags: frozenset[str] = field(default_factory=frozenset)
     deprecated: str | None = None
-    pending: bool = False
 
     @property
     def headline(self) -> bool:
@@ -100,15 +97,14 @@ _ALL: dict[str, Kpi] = {}
 
 
 def _add(name: str, unit: str, label: str, description: str, better: Better = "none",
-         group: str = "", tags: Iterable[str] = (), *, deprecated: str | None = None,
-         pending: bool = False) -> None:
-    if name in _ALL:  # a pending KPI the model has meanwhile added to a generated pattern
-        return
+         group: str = "", tags: Iterable[str] = (), *, deprecated: str | None = None) -> None:
+    if name in _ALL:
+        raise ValueError(f"{name}: declared twice")
     unknown = set(tags) - set(TAGS)
     if unknown:
         raise ValueError(f"{name}: unknown tags {sorted(unknown)}")
     _ALL[name] = Kpi(name, unit, label, description, better, group, frozenset(tags),
-                     deprecated, pending)
+                     deprecated)
 
 
 def _declare() -> None:
@@ -352,11 +348,6 @@ def names(tag: str | None = None, group: str | None = None) -> tuple[str, ...]:
     return tuple(k.name for k in kpis(tag, group))
 
 
-def pending() -> tuple[str, ...]:
-    """KPIs declared ahead of the model: the sync test allows them to be missing for now."""
-    return tuple(k.name for k in CATALOGUE.values() if k.pending)
-
-
 # ---- overload -----------------------------------------------------------------------------
 
 
@@ -378,44 +369,21 @@ def overload_warning(scenario: str, share_stable: float) -> str:
             f"{formatting.percent(share_stable)} of replications)")
 
 
-# ---- documentation ------------------------------------------------------------------------
-
-DOC_START = "<!-- kpis:start (generated: python -m simsource.model.catalogue) -->"
-DOC_END = "<!-- kpis:end -->"
-
-
-def _doc_rows() -> Iterator[str]:
-    for g in GROUPS:
-        yield f"\n#### {g[:1].upper()}{g[1:]}\n"
-        yield "| KPI | unit | better | meaning |"
-        yield "|---|---|---|---|"
-        for k in kpis(group=g):
-            marks = [m for m, on in (("headline", k.headline), ("model v2", k.pending)) if on]
-            note = f" *Deprecated: {k.deprecated}.*" if k.deprecated else ""
-            extra = f" ({', '.join(marks)})" if marks else ""
-            desc = k.description.replace("|", "\\|")
-            yield f"| `{k.name}`{extra} | {k.unit} | {k.better} | {desc}{note} |"
+# ---- documentation (docs/results-format.md's KPI section: simsource.model.catalogue_doc) ---
 
 
 def markdown() -> str:
-    """The KPI section of docs/results-format.md, between :data:`DOC_START` and
-    :data:`DOC_END`."""
-    head = [DOC_START,
-            "Every KPI of one replication, by group (`simsource kpis` prints the same list). "
-            "Rates are per year in the KPI window (after warm-up); units `share` and `0/1` "
-            "are stored as fractions of one and shown in percent. *headline* KPIs are what "
-            "tables, the report and the teaching page show first.",
-            ]
-    return "\n".join([*head, *_doc_rows(), "", DOC_END])
+    """The KPI section of docs/results-format.md (see :mod:`simsource.model.catalogue_doc`)."""
+    from simsource.model import catalogue_doc
+
+    return catalogue_doc.markdown()
 
 
 def with_section(text: str) -> str:
     """``text`` (the results-format document) with its KPI section regenerated."""
-    start, end = text.find(DOC_START), text.find(DOC_END)
-    if start < 0 or end < start:
-        raise ValueError(f"no KPI section: the document needs the lines {DOC_START!r} and "
-                         f"{DOC_END!r}")
-    return text[:start] + markdown() + text[end + len(DOC_END):]
+    from simsource.model import catalogue_doc
+
+    return catalogue_doc.with_section(text)
 
 
 def main(argv: list[str]) -> int:

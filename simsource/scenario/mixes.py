@@ -55,6 +55,19 @@ def mix_from_unit(u: Sequence[float], around: Sequence[float] | None = None,
     return tuple(s / total for s in shares)
 
 
+def unit_from_mix(mix: Sequence[float]) -> tuple[float, ...]:
+    """The unit-hypercube coordinates :func:`mix_from_unit` maps to ``mix`` (its inverse)."""
+    k = len(mix)
+    total = sum(mix)
+    shares = [m / total for m in mix] if total > 0 else [1.0 / k] * k
+    left, u = 1.0, []
+    for i, s in enumerate(shares[:-1]):
+        frac = min(1.0, s / left) if left > 1e-15 else 0.0
+        u.append(1.0 - (1.0 - frac) ** (k - 1 - i))
+        left -= s
+    return tuple(min(1.0, max(0.0, x)) for x in u)
+
+
 def _is_mix(info: Any) -> bool:
     extra = info.json_schema_extra if isinstance(info.json_schema_extra, dict) else {}
     return bool(extra.get("mix"))

@@ -171,8 +171,11 @@ def compare_table(
     frames: Mapping[str, pd.DataFrame],
     kpis: Sequence[str] | None = None,
     confidence: float = 0.95,
+    ladder: bool = False,
 ) -> pd.DataFrame:
-    """Compare scenarios with the first one, paired by ``replication`` (see docs)."""
+    """Compare scenarios with the first one, paired by ``replication`` (see docs). With
+    ``ladder``, each scenario is compared with the one before it instead: a ladder of scenarios
+    that each change one thing, read step by step."""
     names = list(frames)
     if not names:
         return pd.DataFrame(columns=COMPARE_COLUMNS)
@@ -185,13 +188,13 @@ def compare_table(
         kpis = [k for k in _kpi_columns(frames[names[0]])
                 if all(k in f.columns for f in frames.values())]  # fmt: skip
     indexed = {s: f.set_index("replication") for s, f in frames.items()}
-    ref = indexed[names[0]]
     rows: list[dict[str, object]] = []
     for kpi in kpis:
         p_raw: list[float] = []
         block: list[dict[str, object]] = []
-        for s in names:
+        for i, s in enumerate(names):
             col = indexed[s][kpi]
+            ref = indexed[names[i - 1]] if ladder and i > 0 else indexed[names[0]]
             ci = mean_ci(col.to_numpy(dtype=np.float64), confidence)
             row: dict[str, object] = {
                 "kpi": kpi, "scenario": s, "mean": ci.mean, "ci_low": ci.low,

@@ -247,7 +247,8 @@ def differences(data: AnalysisData) -> dict[str, Any]:
     kpis = compared_kpis(comparison)
     rows: list[list[Cell]] = []
     classes: list[str] = []
-    for f in findings_from_comparison(comparison, data.scenarios, kpis):
+    ladder = bool(data.manifest.get("ladder")) and data.comparison is not None
+    for f in findings_from_comparison(comparison, data.scenarios, kpis, ladder=ladder):
         i = info(f.kpi)
         k = i.scale
         d = formatting.decimals(f.diff * k, f.low * k, f.high * k)
@@ -258,7 +259,8 @@ def differences(data: AnalysisData) -> dict[str, Any]:
                      VERDICTS[f.verdict]])
         classes.append(f.verdict)
     header = ["KPI", "difference of", "mean difference", "95 % CI", "p (Holm)", "verdict"]
-    return {"reference": data.scenarios[0], "source": source,
+    return {"reference": "the scenario before each (a ladder)" if ladder else data.scenarios[0],
+            "source": source,
             "table": Table(header, rows, num_from=2, row_classes=classes)}
 
 
