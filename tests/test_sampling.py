@@ -16,6 +16,7 @@ from simsource.experiment.sampling import (
     columns,
     draw_posterior,
     latin_hypercube_sets,
+    posterior_shares,
     posterior_space,
     read_posterior,
     resolve_uncertain,
@@ -51,6 +52,10 @@ def test_keys_globs_and_mixes_resolve_over_several_policies(policies: list[Scena
     everything = resolve_uncertain(policies, "all")
     assert len(everything) > 100
     assert MIX in [u.key for u in everything]
+    # the parameter space's mix coordinates (KEY#i) select the mix whole, never a coordinate
+    assert not [u.key for u in everything if "#" in u.key]
+    assert [u.key for u in resolve_uncertain(policies, f"{MIX}#1")] == [MIX]
+    assert "operations.incidents_per_year.network" in [u.key for u in everything]
 
 
 def test_unknown_or_inapplicable_keys_are_one_clear_line(policies: list[Scenario]) -> None:
@@ -132,6 +137,17 @@ def test_broken_posteriors_name_the_file(tmp_path: Path, frame: pd.DataFrame,
     with pytest.raises(UserError, match=message) as err:
         read_posterior(folder)
     assert str(folder / "posterior.parquet") in str(err.value)
+
+
+def test_posterior_mix_coordinates_become_shares(policies: list[Scenario]) -> None:
+    post = pd.DataFrame({f"{MIX}#1": [0.5, 0.0], f"{MIX}#2": [0.5, 1.0], "weight": [1.0, 1.0]})
+    frame = posterior_shares(post, policies)
+    assert list(frame.columns) == ["weight", f"{MIX}.it", f"{MIX}.business", f"{MIX}.new_service"]
+    assert frame.loc[0, f"{MIX}.it"] == pytest.approx(1 - 0.5 ** 0.5)
+    assert frame.loc[1].drop("weight").tolist() == pytest.approx([0.0, 1.0, 0.0])
+    assert [u.key for u in posterior_space(frame, policies)] == [MIX]
+    with pytest.raises(UserError, match=f"column {MIX}#2 missing"):
+        posterior_shares(post.drop(columns=[f"{MIX}#2"]), policies)
 
 
 def test_posterior_columns_must_be_parameters(tmp_path: Path, policies: list[Scenario]) -> None:

@@ -95,8 +95,9 @@ def explore_cmd(policies: tuple[str, ...], uncertain: str | None, n_futures: int
     frames: list[Any] = []
     info: dict[str, Any] = {"posterior": None, "sampling": "latin hypercube"}
     if posterior is not None:
-        post = sampling.read_posterior(posterior)
-        pspace = sampling.posterior_space(post, scs, f"{posterior / sampling.POSTERIOR_FILE}")
+        where = f"{posterior / sampling.POSTERIOR_FILE}"
+        post = sampling.posterior_shares(sampling.read_posterior(posterior), scs, where)
+        pspace = sampling.posterior_space(post, scs, where)
         space += pspace
         frames.append(sampling.draw_posterior(post, n_futures, seed))
         info.update(posterior=str(posterior), sampling="posterior draws by weight")

@@ -32,7 +32,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from simsource.errors import UserError
-from simsource.experiment.params import Param, parameter_space, select_params
+from simsource.experiment.params import Param, mix_key, parameter_space, select_params
 from simsource.scenario.mixes import mix_from_unit, mix_parameters
 
 if TYPE_CHECKING:
@@ -114,7 +114,11 @@ def resolve_uncertain(scenarios: Sequence[Scenario], spec: str | Sequence[str],
     chosen: dict[str, Uncertain] = {}
 
     def add_param(p: Param) -> None:
-        chosen.setdefault(p.key, Uncertain(p.key, p.low, p.high, p.integer))
+        base = mix_key(p.key)      # a mix's coordinate (KEY#i): the mix is sampled whole
+        if base is not None and base in mixes:
+            add_mix(base)
+        elif base is None:
+            chosen.setdefault(p.key, Uncertain(p.key, p.low, p.high, p.integer))
 
     def add_mix(key: str) -> None:
         chosen.setdefault(key, Uncertain(key, parts=mixes[key]))
@@ -294,6 +298,34 @@ def read_posterior(folder: Path | str) -> pd.DataFrame:
     if len(df.columns) == 1:
         raise UserError(f"{path}: no parameter columns beside '{WEIGHT}'")
     return df.reset_index(drop=True)
+
+
+def posterior_shares(post: pd.DataFrame, scenarios: Sequence[Scenario],
+                     where: str = "--posterior") -> pd.DataFrame:
+    """``post`` with a mix given as coordinates (``KEY#1 … KEY#k-1``, the parameter space's
+    names, :mod:`simsource.experiment.params`) turned into its share columns
+    (``KEY.<part>``, stick breaking); a :class:`UserError` when a coordinate is missing."""
+    mixes = _mixes(scenarios)
+    coords: dict[str, list[str]] = {}
+    for c in post.columns:
+        base = mix_key(str(c))
+        if base is not None and base in mixes:
+            coords.setdefault(base, []).append(str(c))
+    if not coords:
+        return post
+    out = post.copy()
+    for base, cols in coords.items():
+        names = [f"{base}#{i}" for i in range(1, len(mixes[base]))]
+        missing = [n for n in names if n not in cols]
+        if missing:
+            raise UserError(f"{where}: column {missing[0]} missing (a mix needs all its "
+                            "coordinates)")
+        shares = [mix_from_unit([min(1.0, max(0.0, float(x))) for x in row])
+                  for row in out[names].to_numpy()]
+        for j, part in enumerate(mixes[base]):
+            out[f"{base}.{part}"] = [sh[j] for sh in shares]
+        out = out.drop(columns=names)
+    return out
 
 
 def posterior_space(post: pd.DataFrame, scenarios: Sequence[Scenario],
