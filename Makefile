@@ -17,7 +17,7 @@ $(VENV)/.installed-base: pyproject.toml | $(BIN)/python
 	touch $@
 
 $(VENV)/.installed-dev: pyproject.toml | $(BIN)/python
-	$(BIN)/python -m pip install --quiet -e ".[dev,app,dask,animate]"
+	$(BIN)/python -m pip install --quiet -e ".[dev,app,dask,animate,ema]"
 	touch $@ $(VENV)/.installed-base
 
 ## make run: the ladder of Nacka scenarios, one change per rung, compared step by step
@@ -64,7 +64,7 @@ typecheck: $(VENV)/.installed-dev
 	$(BIN)/mypy
 
 $(VENV)/.installed-bench: pyproject.toml | $(VENV)/.installed-dev
-	$(BIN)/python -m pip install --quiet -e ".[dev,app,dask,animate,bench]"
+	$(BIN)/python -m pip install --quiet -e ".[dev,app,dask,animate,ema,bench]"
 	touch $@
 
 ## make bench: benchmark suite (ratios against bare SimPy measured in the same run)

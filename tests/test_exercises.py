@@ -22,8 +22,8 @@ EXERCISES = ex.list_exercises()
 IDS = [e.worksheet.stem for e in EXERCISES]
 
 
-def test_pack_has_seven_numbered_complete_worksheets() -> None:
-    assert [e.number for e in EXERCISES] == [f"{i:02d}" for i in range(1, 8)]
+def test_pack_has_eight_numbered_complete_worksheets() -> None:
+    assert [e.number for e in EXERCISES] == [f"{i:02d}" for i in range(1, 9)]
     for e in EXERCISES:
         positions = [e.text.find(s) for s in ex.SECTIONS]
         assert all(p >= 0 for p in positions), f"{e.worksheet.name}: missing a section"

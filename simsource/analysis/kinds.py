@@ -15,4 +15,7 @@ KIND_TEXTS: dict[str, str] = {
     "leadtime": "idea → implementation lead time (median and p90)",
     "sweep": "KPIs against the swept parameter with CI band",
     "transfer": "probability of meeting the transfer deadline vs team size",
+    "robustness": "share of futures meeting each target, and regret, per policy",
+    "tradeoff": "two KPIs across the futures, one dot per policy and future",
+    "discovery": "PRIM boxes: the parameter ranges in which a policy misses a target",
 }

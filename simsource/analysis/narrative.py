@@ -15,6 +15,7 @@ from typing import Literal
 import pandas as pd
 
 from simsource import formatting
+from simsource.analysis.explore import summary_sentences
 from simsource.analysis.plots.data import AnalysisData
 from simsource.analysis.plots.labels import info, parameter_label
 from simsource.analysis.plots.sweep import (
@@ -282,6 +283,11 @@ def transfer_sentences(sweep: pd.DataFrame, design: Sequence[str], target: float
 
 def summary_paragraphs(data: AnalysisData) -> list[str]:
     """The plain-language summary of a results folder, one paragraph per string."""
+    if data.kind == "explore":
+        assert data.futures is not None
+        assert data.robustness is not None
+        assert data.discovery is not None
+        return summary_sentences(data.futures, data.robustness, data.discovery)
     if data.kind == "sweep":
         assert data.sweep is not None
         return (sweep_sentences(data.sweep, data.design_columns)

@@ -61,6 +61,10 @@ COMMANDS: dict[str, Lazy] = {
                       "Which parameter values reproduce what was observed? History matching of a "
                       "scenario's parameters against a facts file; writes a posterior for "
                       "--posterior."),
+    "explore": Lazy("simsource.cli.explore_cmds:explore_cmd",
+                    "Which policy is robust across plausible futures, and where does each one "
+                    "fail? Runs every policy (a scenario name or file) in the same sampled "
+                    "futures with common random numbers."),
     "plot": Lazy("simsource.cli.analysis_cmds:plot_cmd",
                  "Draw the figures of a results folder from `run`, `compare` or `sweep`."),
     "report": Lazy("simsource.cli.analysis_cmds:report_cmd",

@@ -1,11 +1,12 @@
-"""``load_results(DIR)``: any results folder (run, compare or sweep) as pandas objects.
+"""``load_results(DIR)``: any results folder (run, compare, sweep or explore) as pandas objects.
 
 >>> res = load_results("results/nacka-multi")      # doctest: +SKIP
 >>> res.kind, res.summary.head(), res.replications["innovations_per_year"].describe()
 
 ``replications`` and ``timeseries`` are read on first access (the time series of a large batch
-can be big); a comparison's and a sweep's are the members' tables stacked (tagged by
-``scenario`` / ``point``).
+can be big); a comparison's, a sweep's and an exploration's are the members' tables stacked
+(tagged by ``scenario`` / ``point`` / ``future`` and ``policy``). An exploration's own tables are
+``futures`` (one row per future and policy), ``summary`` (``robustness.csv``) and ``discovery``.
 """
 
 from __future__ import annotations
@@ -32,6 +33,7 @@ ID_COLUMNS: dict[str, dict[str, str]] = {
     "timeseries.parquet": {"scenario": "s", "replication": "i", "seed": "i", "month": "n"},
     "sweep.parquet": {"point": "i", "replication": "i", "seed": "i"},
     "parameters.parquet": {"replication": "i", "seed": "i", "posterior_row": "i"},
+    "futures.parquet": {"future": "i", "policy": "s"},
 }
 
 
@@ -96,9 +98,11 @@ def _read_text(path: Path) -> str:
 
 
 class Results:
-    """A results folder: ``kind`` (run | compare | sweep), ``manifest`` (dict), ``summary``,
-    ``replications``, ``timeseries`` (DataFrames), ``scenario_toml`` (str) and, for a comparison
-    or a sweep, ``members`` (name or point → folder) and :meth:`member`.
+    """A results folder: ``kind`` (run | compare | sweep | explore), ``manifest`` (dict),
+    ``summary``, ``replications``, ``timeseries`` (DataFrames), ``scenario_toml`` (str) and, for
+    a comparison, a sweep or an exploration, ``members`` (name, point or ``policy/f0003`` →
+    folder) and :meth:`member`. An exploration also has ``futures`` (``futures.parquet``) and
+    ``discovery``; its ``summary`` is ``robustness.csv``.
 
     Run with ``--posterior``, ``posterior`` describes the calibration posterior (else None) and
     ``parameters`` says which parameter set each replication used (``replication, seed,
@@ -115,10 +119,26 @@ class Results:
         self.members = members or {}
 
     def member(self, name: str) -> Results:
-        """The results folder of one scenario (compare) or point (sweep, e.g. ``"p0003"``)."""
+        """The results folder of one scenario (compare), point (sweep, e.g. ``"p0003"``) or
+        policy in a future (explore, e.g. ``"nacka-multi/f0003"``)."""
         if name not in self.members:
             raise UserError(f"{self.path}: no member '{name}' (have: {', '.join(self.members)})")
         return load_results(self.members[name])
+
+    @functools.cached_property
+    def futures(self) -> pd.DataFrame:
+        """An exploration's ``futures.parquet``: one row per (future, policy)."""
+        if self.kind != "explore":
+            raise UserError(f"{self.path}: a {self.kind} folder has no futures")
+        return _read_parquet(self.path / "futures.parquet")
+
+    @functools.cached_property
+    def discovery(self) -> pd.DataFrame:
+        """An exploration's ``discovery.csv`` (PRIM boxes; empty before the analysis ran)."""
+        if self.kind != "explore":
+            raise UserError(f"{self.path}: a {self.kind} folder has no scenario discovery")
+        return _read_csv(self.path / "discovery.csv") if (
+            self.path / "discovery.csv").is_file() else _empty_discovery()
 
     @functools.cached_property
     def replications(self) -> pd.DataFrame:
@@ -160,6 +180,10 @@ class Results:
             df = _read_parquet(folder / f"{what}.parquet")
             if self.kind == "sweep":
                 df.insert(0, "point", int(name.lstrip("p")))
+            elif self.kind == "explore":
+                policy, _, future = name.rpartition("/")
+                df.insert(0, "policy", policy)
+                df.insert(0, "future", int(future.lstrip("f")))
             elif tag:
                 df.insert(0, "scenario", name)
             frames.append(df)
@@ -179,6 +203,8 @@ def _load_run(path: Path) -> Results:
         raise UserError(f"{path}: a calibration folder, not results of run, compare or sweep; "
                         "read it with simsource.analysis.calibration.load_calibration, or use "
                         "it with --posterior")
+    if kind == "explore":
+        return _load_explore(path, manifest)
     if manifest.get("finished") is None:
         raise UserError(f"{path}: unfinished run ({manifest.get('replications', 0)} of "
                         f"{manifest.get('requested')} replications on disk); run the same "
@@ -196,6 +222,30 @@ def _load_sweep(path: Path, manifest: dict[str, Any]) -> Results:
                    _read_text(path / "scenario.toml"), members)
 
 
+def _empty_discovery() -> pd.DataFrame:
+    import pandas as pd
+
+    return pd.DataFrame(columns=["policy", "target", "box", "parameter", "lower", "upper",
+                                 "coverage", "density", "mass"])
+
+
+def _load_explore(path: Path, manifest: dict[str, Any]) -> Results:
+    import pandas as pd
+
+    if manifest.get("finished") is None:
+        raise UserError(f"{path}: unfinished exploration; run the same command again to "
+                        "complete it")
+    policies = [str(p) for p in manifest.get("policies") or []]
+    count = int(manifest.get("futures") or 0)
+    members = {f"{p}/f{i:04d}": path / "futures" / p / f"f{i:04d}"
+               for p in policies for i in range(count)}
+    tomls = [f"# ---- {p} ----\n{_read_text(path / 'policies' / f'{p}.toml')}"
+             for p in policies]
+    summary = _read_csv(path / "robustness.csv") if (path / "robustness.csv").is_file() \
+        else pd.DataFrame()
+    return Results(path, "explore", manifest, summary, "\n".join(tomls), members)
+
+
 def _load_compare(path: Path) -> Results:
     file = path / COMPARE_JSON
     try:
@@ -211,7 +261,8 @@ def _load_compare(path: Path) -> Results:
 
 
 def load_results(path: Path | str) -> Results:
-    """Open a results folder written by ``simsource run``, ``compare`` or ``sweep``."""
+    """Open a results folder written by ``simsource run``, ``compare``, ``sweep`` or
+    ``explore``."""
     path = Path(path)
     if not path.is_dir():
         raise UserError(f"{path}: no such results folder")

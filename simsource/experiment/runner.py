@@ -8,6 +8,7 @@ memory) and the Python API :func:`run_batch`.
 from __future__ import annotations
 
 import contextlib
+import functools
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -30,6 +31,7 @@ if TYPE_CHECKING:
 
     from simsource.experiment.backend import Backend
     from simsource.experiment.posterior import Posterior
+    from simsource.experiment.store import ResultStore
     from simsource.scenario import Scenario
 
 __all__ = [
@@ -73,14 +75,19 @@ class Job:
 
 
 def execute(jobs: Sequence[Job], backend: Backend, bar: Any, *, chunk_size: int | None = None,
-            model: str | None = None) -> None:
+            model: str | None = None, done: Callable[[int], None] | None = None) -> None:
     """Run every job's replications on ``backend``, writing each chunk to its sink on arrival
-    and advancing ``bar``. On any error or Ctrl-C the completed chunks are already stored; the
-    rest is cancelled."""
+    and advancing ``bar``; ``done(i)`` is called as soon as job ``i`` has all its replications
+    (while the workers go on with the others). On any error or Ctrl-C the completed chunks are
+    already stored; the rest is cancelled."""
     works = [Work(j.sc, j.seed, j.reps, params=j.params) for j in jobs]
+    left = [len(j.reps) for j in jobs]
     for key, chunk in stream(works, backend, chunk_size=chunk_size, model=model):
         jobs[key].sink.write(chunk.kpi_rows, chunk.ts_rows)
         bar.update(len(chunk.kpi_rows))
+        left[key] -= len(chunk.kpi_rows)
+        if left[key] == 0 and done is not None:
+            done(key)
 
 
 def check_replications(n: int) -> None:
@@ -141,6 +148,10 @@ def run_batch(sc: Scenario, replications: int, seed: int = 0, jobs: int | None =
 def _params(posterior: Posterior | None, sc: Scenario, seed: int, reps: Sequence[int],
             keep: Sequence[str] = ()) -> dict[int, dict[str, Any]]:
     return {} if posterior is None else posterior.params_for(sc, seed, reps, keep)
+def _finalize(stores: Sequence[ResultStore], n: int, out: dict[int, pd.DataFrame],
+              k: int) -> None:
+    """Finalize folder ``k`` (as soon as its replications are in) into ``out[k]``."""
+    out[k] = stores[k].finalize(n)
 
 
 def run_stores(items: Sequence[tuple[Scenario, Path]], replications: int, seed: int,
@@ -151,7 +162,8 @@ def run_stores(items: Sequence[tuple[Scenario, Path]], replications: int, seed: 
                batch: int = 64, posterior: Posterior | None = None,
                keep: Sequence[str] = ()) -> list[pd.DataFrame]:
     """Run several scenarios (same seed: common random numbers) into their folders, sharing one
-    pool; returns each folder's KPI frame, in order. At most ``batch`` folders are open at once.
+    pool; returns each folder's KPI frame, in order. At most ``batch`` folders are open at once;
+    each is finalized as soon as its replications are in, while the workers run the others.
     With ``posterior``, replication ``i`` of every scenario uses the parameter set drawn for
     ``(seed, i)`` (except the keys in ``keep``); the sets are checked against the first scenario
     of each name (a sweep's points share one)."""
@@ -175,6 +187,11 @@ def run_stores(items: Sequence[tuple[Scenario, Path]], replications: int, seed: 
                 ready = len(stores) * replications - sum(len(j.reps) for j in jobs)
                 if ready:
                     bar.update(ready)
-                execute(jobs, backend, bar, chunk_size=chunk_size, model=model)
-                frames += [s.finalize(replications) for s in stores]
+                finished: dict[int, pd.DataFrame] = {}
+                finish = functools.partial(_finalize, stores, replications, finished)
+                for k, job in enumerate(jobs):
+                    if not job.reps:
+                        finish(k)
+                execute(jobs, backend, bar, chunk_size=chunk_size, model=model, done=finish)
+                frames += [finished[k] for k in range(len(stores))]
     return frames

@@ -6,8 +6,9 @@ an optional ``ax`` (or ``axes`` for multi-panel kinds) and returns the figure, n
 >>> save(render(data, "funnel"), "funnel.png")
 
 Kinds: ``funnel``, ``distributions``, ``timeseries``, ``costs``, ``ambition``, ``leadtime``
-(run and compare folders) and ``sweep``, ``transfer`` (sweep folders; ``ambition`` too when
-the sweep varies the ambition).
+(run and compare folders), ``sweep``, ``transfer`` (sweep folders; ``ambition`` too when
+the sweep varies the ambition) and ``robustness``, ``tradeoff``, ``discovery`` (explore
+folders).
 """
 
 from __future__ import annotations
@@ -25,6 +26,12 @@ from simsource.analysis.plots.ambition import ambition_plot
 from simsource.analysis.plots.costs import costs_plot
 from simsource.analysis.plots.data import AnalysisData, RunData, load_analysis
 from simsource.analysis.plots.distributions import distributions_plot, leadtime_plot
+from simsource.analysis.plots.explore import (
+    discovery_plot,
+    robustness_plot,
+    target_kpis,
+    tradeoff_plot,
+)
 from simsource.analysis.plots.funnel import funnel_plot
 from simsource.analysis.plots.sweep import (
     sweep_plot,
@@ -110,6 +117,22 @@ def _transfer_applies(data: AnalysisData) -> bool:
     return transfer_applies(data.sweep, data.design_columns)
 
 
+def _robustness(data: AnalysisData, kpis: Sequence[str] | None, x: str | None) -> Figure:
+    assert data.robustness is not None
+    return robustness_plot(data.robustness)
+
+
+def _tradeoff(data: AnalysisData, kpis: Sequence[str] | None, x: str | None) -> Figure:
+    assert data.futures is not None
+    chosen = list(kpis or ()) or [*target_kpis(data.targets)[:1], "cost_total_msek_per_year"]
+    return tradeoff_plot(data.futures, chosen, data.targets)
+
+
+def _discovery(data: AnalysisData, kpis: Sequence[str] | None, x: str | None) -> Figure:
+    assert data.discovery is not None
+    return discovery_plot(data.discovery, data.ranges)
+
+
 def _ambition_applies(data: AnalysisData) -> bool:
     if data.kind == "sweep":  # useful on a sweep only when the ambition itself varies
         return (data.sweep is not None
@@ -129,6 +152,10 @@ _DRAW: dict[str, tuple[Callable[[AnalysisData], bool],
     "leadtime": (lambda d: _has(d, "lead_time_days_median", "lead_time_days_p90"), _leadtime),
     "sweep": (lambda d: d.kind == "sweep" and d.sweep is not None, _sweep),
     "transfer": (_transfer_applies, _transfer),
+    "robustness": (lambda d: d.kind == "explore", _robustness),
+    "tradeoff": (lambda d: d.kind == "explore", _tradeoff),
+    "discovery": (lambda d: d.kind == "explore" and d.discovery is not None
+                  and not d.discovery.empty, _discovery),
 }
 KINDS: dict[str, Kind] = {name: Kind(name, what, *_DRAW[name])
                           for name, what in KIND_TEXTS.items()}
@@ -151,8 +178,12 @@ def render(data: AnalysisData, kind: str, kpis: Sequence[str] | None = None,
     if x is not None and data.kind == "sweep" and x not in data.design_columns:
         raise UserError(f"--x {x}: not a swept parameter (swept: "
                         f"{', '.join(data.design_columns)})")
-    columns = data.sweep.columns if data.kind == "sweep" and data.sweep is not None else (
-        data.replications.columns)
+    if data.kind == "explore" and data.futures is not None:
+        columns = data.futures.columns
+    elif data.kind == "sweep" and data.sweep is not None:
+        columns = data.sweep.columns
+    else:
+        columns = data.replications.columns
     unknown = [k for k in kpis or () if k not in columns]
     if unknown:
         raise UserError(f"unknown KPI: {', '.join(unknown)} (not a column of the results)")
@@ -160,6 +191,8 @@ def render(data: AnalysisData, kind: str, kpis: Sequence[str] | None = None,
     if data.kind == "sweep":
         frame, order = sweep_as_scenarios(data, x)
         add_overload_note(fig, frame, order)
+    elif data.kind == "explore" and data.futures is not None:
+        add_overload_note(fig, data.futures, data.scenarios, by="policy")
     else:
         add_overload_note(fig, data.replications, data.scenarios)
     return fig

@@ -18,7 +18,7 @@ from simsource.errors import UserError
 from simsource.experiment import load_results
 from simsource.experiment.results import Results
 
-Kind = Literal["run", "compare", "sweep"]
+Kind = Literal["run", "compare", "sweep", "explore"]
 
 
 @dataclass(frozen=True)
@@ -58,7 +58,9 @@ class AnalysisData:
     """A results folder of any kind, ready for plotting and reporting.
 
     ``runs`` holds one :class:`RunData` per scenario (in the compare order); for a sweep it holds
-    the sweep itself, whose ``scenario_toml`` is the base scenario. Do not modify the frames.
+    the sweep itself, whose ``scenario_toml`` is the base scenario; an exploration has none, but
+    ``futures`` (one row per future and policy), ``robustness`` and ``discovery``. Do not modify
+    the frames.
     """
 
     path: Path
@@ -68,20 +70,43 @@ class AnalysisData:
     comparison: pd.DataFrame | None = None
     sweep: pd.DataFrame | None = None
     design_columns: list[str] = field(default_factory=list)
+    futures: pd.DataFrame | None = None
+    robustness: pd.DataFrame | None = None
+    discovery: pd.DataFrame | None = None
+    explore: Results | None = None
 
     @property
     def scenarios(self) -> list[str]:
+        """The scenarios (an exploration's policies)."""
+        if self.kind == "explore":
+            return [str(p) for p in self.manifest.get("policies", [])]
         return [r.name for r in self.runs]
+
+    @property
+    def targets(self) -> list[str]:
+        """An exploration's targets (``kpi>=X``) as last analysed."""
+        return [str(t) for t in self.manifest.get("targets") or []]
+
+    @property
+    def ranges(self) -> dict[str, tuple[float, float]]:
+        """An exploration's uncertain columns and the ranges they were sampled from (a mix's
+        shares: 0 to 1)."""
+        out: dict[str, tuple[float, float]] = {}
+        for u in self.manifest.get("uncertain") or []:
+            parts = u.get("parts") or []
+            for c in [f"{u['key']}.{p}" for p in parts] or [u["key"]]:
+                out[c] = (0.0, 1.0) if parts else (float(u["low"]), float(u["high"]))
+        return out
 
     @cached_property
     def replications(self) -> pd.DataFrame:
         """KPIs of every replication of every scenario, with a ``scenario`` column."""
-        return _stack([r.replications for r in self.runs], self.scenarios)
+        return _stack([r.replications for r in self.runs], [r.name for r in self.runs])
 
     @cached_property
     def timeseries(self) -> pd.DataFrame:
         """Monthly time series of every replication of every scenario (``scenario`` column)."""
-        return _stack([r.timeseries for r in self.runs], self.scenarios)
+        return _stack([r.timeseries for r in self.runs], [r.name for r in self.runs])
 
     @property
     def seed(self) -> Any:
@@ -115,7 +140,7 @@ def _stack(frames: list[pd.DataFrame], names: list[str]) -> pd.DataFrame:
 
 
 def load_analysis(path: str | Path) -> AnalysisData:
-    """Load a run, compare or sweep folder for plotting and reporting."""
+    """Load a run, compare, sweep or explore folder for plotting and reporting."""
     root = Path(path)
     res = load_results(root)
     if res.kind == "run":
@@ -135,4 +160,10 @@ def load_analysis(path: str | Path) -> AnalysisData:
         name = str(res.manifest.get("scenario") or root.name)
         return AnalysisData(root, "sweep", [RunData(name, res)], dict(res.manifest),
                             sweep=sweep, design_columns=columns)
+    if res.kind == "explore":
+        if not (root / "robustness.csv").is_file():
+            raise UserError(f"{root / 'robustness.csv'}: missing; run the same explore command "
+                            "again to finish the analysis")
+        return AnalysisData(root, "explore", [], dict(res.manifest), futures=res.futures,
+                            robustness=res.summary, discovery=res.discovery, explore=res)
     raise UserError(f"{root}: unknown kind of results folder '{res.kind}'")

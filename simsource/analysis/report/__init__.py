@@ -1,11 +1,11 @@
-"""One self-contained HTML report of a results folder (run, compare or sweep).
+"""One self-contained HTML report of a results folder (run, compare, sweep or explore).
 
 The page is the jinja2 template ``templates/report.html.j2`` (CSS in ``report.css``, inlined);
 figures are embedded as base64 PNG data URIs, so the file opens offline and refers to nothing
 outside itself. Sections (element ids): ``summary``, ``what-was-run``, ``key-results``,
-``differences`` (several scenarios only), ``figures`` and ``reproducibility`` (STRESS-DES,
-Monks et al. 2019). An overloaded scenario gets the catalogue's warning at the top and in the
-summary.
+``differences`` (several scenarios only), ``across-futures`` (explore folders, instead of
+key results and differences), ``figures`` and ``reproducibility`` (STRESS-DES, Monks et al.
+2019). An overloaded scenario gets the catalogue's warning at the top and in the summary.
 """
 
 from __future__ import annotations
@@ -18,6 +18,7 @@ import jinja2
 
 from simsource.analysis.plots import load_analysis
 from simsource.analysis.plots.data import AnalysisData
+from simsource.analysis.report import futures as fut
 from simsource.analysis.report import sections as sec
 from simsource.analysis.report.sections import SECTIONS, changed_parameters, figure_data_uri
 from simsource.analysis.report.stress import reproducibility
@@ -32,7 +33,10 @@ _ENV = jinja2.Environment(loader=jinja2.PackageLoader("simsource.analysis.report
 _BUILDERS: dict[str, Callable[[AnalysisData], dict[str, Any]]] = {
     "summary": sec.summary, "what-was-run": sec.what_was_run, "key-results": sec.key_results,
     "differences": sec.differences, "figures": sec.figures, "reproducibility": reproducibility,
+    "across-futures": fut.across_futures,
 }
+#: the sections of an explore folder's report (what-was-run has its own data there)
+EXPLORE_SECTIONS = ("summary", "what-was-run", "across-futures", "figures", "reproducibility")
 
 
 def build_report(data: AnalysisData, title: str | None = None) -> str:
@@ -41,10 +45,18 @@ def build_report(data: AnalysisData, title: str | None = None) -> str:
         "run": f"simsource report: {', '.join(data.scenarios)}",
         "compare": f"simsource report: {' vs '.join(data.scenarios)}",
         "sweep": f"simsource report: sweep of {data.manifest.get('scenario', data.path.name)}",
+        "explore": f"simsource report: {', '.join(data.scenarios)} across "
+                   f"{data.manifest.get('futures', '?')} futures",
     }[data.kind]
     several = data.kind == "compare" or len(data.scenarios) > 1
-    chosen = [(sid, t) for sid, t in SECTIONS if sid != "differences" or several]
-    sections = [{"id": sid, "title": t, **_BUILDERS[sid](data)} for sid, t in chosen]
+    if data.kind == "explore":
+        chosen = [(sid, t) for sid, t in SECTIONS if sid in EXPLORE_SECTIONS]
+        builders = {**_BUILDERS, "what-was-run": fut.what_was_explored}
+    else:
+        chosen = [(sid, t) for sid, t in SECTIONS
+                  if sid != "across-futures" and (sid != "differences" or several)]
+        builders = _BUILDERS
+    sections = [{"id": sid, "title": t, **builders[sid](data)} for sid, t in chosen]
     return _ENV.get_template("report.html.j2").render(
         heading=heading, path=str(data.path), kind=data.kind, seed=data.seed,
         replications=sec.replications(data), overload=sec.overload(data), sections=sections)

@@ -38,6 +38,7 @@ SECTIONS: tuple[tuple[str, str], ...] = (
     ("what-was-run", "What was run"),
     ("key-results", "Key results"),
     ("differences", "Differences between scenarios"),
+    ("across-futures", "Across futures"),
     ("figures", "Figures"),
     ("reproducibility", "Reproducibility (STRESS-DES)"),
 )
@@ -69,7 +70,10 @@ def run_manifest(data: AnalysisData) -> dict[str, Any]:
 
 
 def replications(data: AnalysisData) -> Any:
-    """Replications per scenario (or per design point), or the list when they differ."""
+    """Replications per scenario (or per design point, or per policy and future), or the list
+    when they differ."""
+    if data.kind == "explore":
+        return data.manifest.get("replications", "?")
     if data.kind == "sweep" and data.sweep is not None:
         return int(data.sweep.groupby("point").size().max())
     counts = {len(r.replications) for r in data.runs}
@@ -95,6 +99,8 @@ def overload(data: AnalysisData) -> list[str]:
     if data.kind == "sweep":
         frame, order = sweep_as_scenarios(data)
         return overload_lines(frame, order)
+    if data.kind == "explore" and data.futures is not None:
+        return overload_lines(data.futures, data.scenarios, by="policy")
     return overload_lines(data.replications, data.scenarios)
 
 
@@ -148,7 +154,8 @@ def _parameters(data: AnalysisData) -> tuple[Table | None, int]:
 
 
 def what_was_run(data: AnalysisData) -> dict[str, Any]:
-    out: dict[str, Any] = {"sweep": None, "scenarios": None, "scenarios_title": ""}
+    out: dict[str, Any] = {"sweep": None, "scenarios": None, "scenarios_title": "",
+                           "uncertain": None}
     if data.kind == "sweep":
         points = len(data.sweep["point"].unique()) if data.sweep is not None else "?"
         rows: list[list[Cell]] = [

@@ -11,6 +11,7 @@ import pandas
 
 from simsource import formatting
 from simsource.analysis.plots.data import AnalysisData
+from simsource.analysis.report.futures import policy_tomls
 from simsource.analysis.report.sections import (
     Table,
     headline_labels,
@@ -28,19 +29,28 @@ def _aims(data: AnalysisData) -> str:
                    "(paired by replication).",
         "sweep": "Show how the outputs change with " + ", ".join(
             f"{k} ({', '.join(map(show, v))})" for k, v in data.vary.items()) + ".",
+        "explore": f"Find which of {', '.join(data.scenarios)} is robust across "
+                   f"{data.manifest.get('futures', '?')} plausible futures, and in which "
+                   "futures each one misses its targets (scenario discovery with PRIM).",
     }[data.kind]
+
+
+def _tomls(data: AnalysisData) -> list[str]:
+    if data.kind == "explore":
+        return [t for t in policy_tomls(data).values() if t]
+    return [r.scenario_toml for r in data.runs]
 
 
 def items(data: AnalysisData) -> list[tuple[str, str, str]]:
     """``(item number, item, what this study did)`` for each STRESS-DES item reported."""
     show = formatting.parameter
     m = run_manifest(data)
-    run = [md.get("scenario", {}) for md in (scenario_meta(r.scenario_toml) for r in data.runs)]
+    run = [md.get("scenario", {}) for md in (scenario_meta(t) for t in _tomls(data))]
     warm = sorted({(float(s.get("warmup_years", math.nan)), float(s.get("years", math.nan)),
                     int(s.get("working_days_per_year", 220))) for s in run})
     warm_txt = "; ".join(f"{show(w)} of {show(y)} simulated years ({d} working days a year)"
                          for w, y, d in warm)
-    unit = "design point" if data.kind == "sweep" else "scenario"
+    unit = {"sweep": "design point", "explore": "policy and future"}.get(data.kind, "scenario")
     return [
         ("1.1", "Purpose of the model",
          "Show how single- versus multi-sourced public IT operations, the coordinating "
