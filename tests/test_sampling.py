@@ -128,7 +128,7 @@ def test_posterior_is_read_and_drawn_by_weight(tmp_path: Path, policies: list[Sc
 @pytest.mark.parametrize(("frame", "message"), [
     (pd.DataFrame({"funnel.screening_pass": [0.2]}), "no column 'weight'"),
     (pd.DataFrame({"funnel.screening_pass": [0.2], "weight": [-1.0]}), "non-negative"),
-    (pd.DataFrame({"funnel.screening_pass": ["a"], "weight": [1.0]}), "not numeric"),
+    (pd.DataFrame({"funnel.screening_pass": ["a"], "weight": [1.0]}), "not numbers"),
     (pd.DataFrame({"weight": [1.0]}), "no parameter columns"),
 ])
 def test_broken_posteriors_name_the_file(tmp_path: Path, frame: pd.DataFrame,

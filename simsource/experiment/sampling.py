@@ -268,36 +268,20 @@ def first_problem(scenarios: Sequence[Scenario], mine: Mapping[str, Sequence[Unc
 
 # ---- a posterior ---------------------------------------------------------------------------
 def read_posterior(folder: Path | str) -> pd.DataFrame:
-    """``DIR/posterior.parquet`` checked: a ``weight`` column of finite non-negative numbers
-    (not all zero) and numeric parameter columns; a :class:`UserError` names the file and the
-    column otherwise."""
-    import numpy as np
+    """``DIR/posterior.parquet`` as a table (parameter columns, then ``weight``), read and
+    checked by :meth:`simsource.experiment.posterior.Posterior.load` (the one reader of a
+    posterior: a :class:`UserError` names the file and the column)."""
     import pandas as pd
-    import pyarrow as pa
 
-    path = Path(folder) / POSTERIOR_FILE
-    if not Path(folder).is_dir():
-        raise UserError(f"{folder}: --posterior: no such folder")
-    try:
-        df = pd.read_parquet(path)
-    except FileNotFoundError:
-        raise UserError(f"{path}: missing; --posterior takes the folder `simsource calibrate` "
-                        "wrote") from None
-    except (OSError, pa.ArrowException) as exc:
-        raise UserError(f"{path}: unreadable Parquet ({exc})") from None
-    if WEIGHT not in df.columns:
-        raise UserError(f"{path}: no column '{WEIGHT}'")
-    if len(df) == 0:
-        raise UserError(f"{path}: holds no parameter sets")
-    for c in df.columns:
-        if not pd.api.types.is_numeric_dtype(df[c]) or pd.api.types.is_bool_dtype(df[c]):
-            raise UserError(f"{path}: column '{c}' is not numeric")
-    w = df[WEIGHT].to_numpy(dtype=float)
-    if not np.isfinite(w).all() or (w < 0).any() or w.sum() <= 0:
-        raise UserError(f"{path}: '{WEIGHT}' must be finite, non-negative and not all zero")
-    if len(df.columns) == 1:
-        raise UserError(f"{path}: no parameter columns beside '{WEIGHT}'")
-    return df.reset_index(drop=True)
+    from simsource.experiment.posterior import Posterior
+
+    post = Posterior.load(folder)
+    df = pd.DataFrame({k: (post.values[:, j].round().astype("int64") if is_int
+                           else post.values[:, j])
+                       for j, (k, is_int) in enumerate(zip(post.keys, post.integer,
+                                                           strict=True))})
+    df[WEIGHT] = post.weights
+    return df
 
 
 def posterior_shares(post: pd.DataFrame, scenarios: Sequence[Scenario],
