@@ -56,7 +56,7 @@ def _unit_key(u: Uncertain, i: int) -> str:
 class SimsourceFunction:
     """The model function EMA calls: ``f(**{dotted key: value}) -> {outcome: mean}``.
 
-    Picklable (a scenario's JSON and plain data), so EMA's multiprocessing evaluator can ship
+    Picklable (a scenario's JSON and plain data), so EMA's parallel evaluators can ship
     it to its workers.
     """
 
