@@ -110,7 +110,8 @@ def test_reduction_really_is_one_stage() -> None:
     assert r.events is not None
     sources = {e["detail"].split(" idea ")[0] for e in r.events if e["event"] == "created"}
     assert sources == {"business_units"}
-    assert all(e["event"] in {"created", "enters screening", "passes screening", "implemented"}
+    assert all(e["event"] in {"created", "enters screening", "starts screening", "passes screening",
+                               "implemented"}
                for e in r.events if e["kind"] == "idea")
     # a single short replication already lands near the offered load (loose: ~260 arrivals)
     assert k["coordinator_utilisation"] == pytest.approx(lam / mu / c, abs=0.15)

@@ -139,6 +139,14 @@ def story(events: Iterable[Mapping[str, Any]], idea_id: int,
             lines.append(f"**{_day(t).capitalize()}**: {_created(detail, owners)}.")
         elif ev.startswith("enters "):
             continue
+        elif ev.startswith("starts "):
+            s = ev.removeprefix("starts ")
+            d = _num(detail)
+            desk = int(e.get("slot", -1))
+            who = f"coordinator (desk {desk + 1})" if desk >= 0 else "coordinator"
+            lines.append(f"{_day(t).capitalize()}: a {who} takes up its "
+                         f"{STAGE_WORDS.get(s, s)}"
+                         f"{f' after {num(d, 0)} days in the queue' if d >= 1 else ''}.")
         elif ev == "waits" and "transfer" in detail:
             d = float(evs[k + 1]["time"]) - t if k + 1 < len(evs) else 0.0
             waited["transfer"] += d
