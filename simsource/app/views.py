@@ -86,6 +86,8 @@ def show_watch(base_sc: Scenario, cur_sc: Scenario, base_label: str, cur_label: 
         shown = st.session_state["watch_replay"] = {"key": (key, int(year)), "watch": built}
     if shown is None:
         st.info("Press **Show the replay** to watch the baseline and the current setting.")
+        st.plotly_chart(watch.placeholder(), theme=None, width="stretch", key="watch_chart",
+                        config={"displayModeBar": False, "staticPlot": True})
         return
     w: watch.Watch = shown["watch"]
     if shown["key"] != (key, int(year)):

@@ -73,3 +73,13 @@ def build_watch(base: Scenario, cur: Scenario, base_label: str, cur_label: str, 
     start, end = window(cur, year)
     fig = build_replay(panels, start, end, STEP_DAYS)
     return Watch(fig, year, time.perf_counter() - t0)
+
+
+def placeholder() -> go.Figure:
+    """An empty figure shown before the first replay: the browser loads plotly while the
+    teacher reads, so the replay's first frame does not wait for it."""
+    fig = go.Figure()
+    fig.update_layout(height=120, margin={"l": 0, "r": 0, "t": 0, "b": 0},
+                      xaxis={"visible": False}, yaxis={"visible": False},
+                      plot_bgcolor="rgba(0,0,0,0)", paper_bgcolor="rgba(0,0,0,0)")
+    return fig
