@@ -10,8 +10,10 @@ from __future__ import annotations
 
 import json
 import os
+import signal
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pandas as pd
@@ -123,3 +125,48 @@ def test_one_module_makes_worker_processes() -> None:
                     if any(word in p.read_text(encoding="utf-8")
                            for word in ("ProcessPoolExecutor", "multiprocessing")))
     assert makers == ["experiment/pool.py"]
+
+
+def _descendants(pid: int) -> set[int]:
+    parents: dict[int, int] = {}
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        parents[int(stat.parent.name)] = int(fields[1])
+    found, todo = set(), [pid]
+    while todo:
+        p = todo.pop()
+        kids = {c for c, pp in parents.items() if pp == p}
+        todo += list(kids - found)
+        found |= kids
+    return found
+
+
+def _alive(pid: int) -> bool:
+    status = Path(f"/proc/{pid}/status")
+    try:
+        return "zombie" not in status.read_text()
+    except OSError:
+        return False
+
+
+@pytest.mark.skipif(not Path("/proc/self").exists(), reason="needs /proc")
+def test_kill_stops_a_command_without_orphaning_its_workers(tmp_path: Path) -> None:
+    """SIGTERM (`kill`) ends `simsource run` like Ctrl-C: exit 143, no worker left running."""
+    cmd = [sys.executable, "-m", "simsource", "run", "nacka-multi", "-n", "400", "-j", "2",
+           "--seed", "1", "--out", str(tmp_path / "run")]
+    proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    workers: set[int] = set()
+    deadline = time.monotonic() + 120
+    while len(workers) < 3 and time.monotonic() < deadline:   # forkserver + two workers
+        time.sleep(0.5)
+        workers = _descendants(proc.pid)
+    assert len(workers) >= 3, "the pool never started"
+    proc.send_signal(signal.SIGTERM)
+    assert proc.wait(timeout=60) == 128 + signal.SIGTERM
+    deadline = time.monotonic() + 30
+    while any(_alive(p) for p in workers) and time.monotonic() < deadline:
+        time.sleep(0.5)
+    assert not [p for p in workers if _alive(p)], "a worker outlived the killed command"

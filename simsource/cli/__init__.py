@@ -11,8 +11,10 @@ plain top-level imports.
 
 from __future__ import annotations
 
+import contextlib
 import importlib
 import os
+import signal
 import sys
 from collections.abc import Mapping
 from typing import Any, NamedTuple
@@ -183,3 +185,16 @@ def main(debug: bool) -> None:
     parameter with --set KEY=VALUE (e.g. --set coordination.staff=24). `simsource kpis`
     lists what every command reports.
     """
+    _stop_cleanly_on_sigterm()
+
+
+def _terminated(signum: int, frame: object) -> None:
+    raise SystemExit(128 + signum)
+
+
+def _stop_cleanly_on_sigterm() -> None:
+    """``kill`` (SIGTERM) stops a command as Ctrl-C does: the chunks already done stay stored,
+    open folders are left resumable and the worker pool is shut down, so no worker outlives
+    the command (Python's default would end the process at once and orphan its workers)."""
+    with contextlib.suppress(ValueError):  # not the main thread (embedded): leave it alone
+        signal.signal(signal.SIGTERM, _terminated)
