@@ -8,9 +8,21 @@ from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
+from replicate import under_mutmut
 from results_fixtures import compare_dir, single_dir, sweep_dir  # noqa: F401 (fixtures)
 
 WriteScenario = Callable[[str, str], Path]
+
+
+@pytest.fixture(autouse=True)
+def _no_model_cache_under_mutmut() -> None:
+    """Under mutmut every test computes the model's cached values afresh, so the test that
+    reaches a cached function is known to mutmut and a mutant of it is not hidden by a value
+    cached before it was switched on (replicate.py does the same for replications)."""
+    if under_mutmut():
+        from simsource.model.overrun import _swan_lognormal_mean
+
+        _swan_lognormal_mean.cache_clear()
 
 
 @pytest.fixture

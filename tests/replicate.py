@@ -1,7 +1,8 @@
 """Running replications of a scenario for the model tests (``test_model_*.py``).
 
 Replications run on the experiment engine (:func:`simsource.experiment.engine.replications`),
-on the process's warm worker pool with up to two workers, and are cached per session. A
+on the process's warm worker pool with up to two workers (in-process under pytest-xdist),
+and are cached per session. A
 ``model`` other than the simulator is a ``"module:function"`` with the signature of
 :func:`simsource.model.simulate_full` whose ``kpis`` are what the test wants per replication
 (e.g. counts from the event log); it must live in an importable module (``tests/`` is on the
@@ -21,7 +22,19 @@ from simsource.experiment.engine import Work, replications
 _CACHE: dict[tuple[str | None, str, str, int, int], list[dict[str, float]]] = {}
 
 
+def under_mutmut() -> bool:
+    """Whether mutmut (``make mutate``) runs the tests. It learns which test reaches which
+    function from the calls *in the test process*, and a cached result hides a mutant: there,
+    replications run in-process and nothing is cached from one test to the next."""
+    return "MUTANT_UNDER_TEST" in os.environ
+
+
 def jobs() -> int:
+    """Two workers; one (in-process) under mutmut, and when pytest-xdist already runs a test
+    process per core (make test-fast), where a pool per test process would only fight for the
+    same cores."""
+    if under_mutmut() or os.environ.get("PYTEST_XDIST_WORKER"):
+        return 1
     return min(2, os.cpu_count() or 1)
 
 
@@ -31,6 +44,8 @@ def replicate(name: str, overrides: dict[str, Any] | None, n: int, seed: int,
     ``overrides`` (cached)."""
     key = json.dumps(overrides or {}, sort_keys=True)
     cache_key = (model, name, key, n, seed)
+    if under_mutmut():
+        _CACHE.clear()
     if cache_key not in _CACHE:
         sc = load_scenario(name, overrides=json.loads(key))
         backend = make_backend("local", jobs())

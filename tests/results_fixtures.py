@@ -1,7 +1,7 @@
 """Results folders for ``test_plots.py`` and ``test_report.py``, written by the real experiment
 API — :func:`run_compare`, :func:`run_batch` and :func:`run_sweep`, so the real result store
 writes every file (docs/results-format.md) — with the real model for a few short replications
-on the warm worker pool. Their ``compare_dir``, ``single_dir`` and ``sweep_dir`` fixtures
+in-process. Their ``compare_dir``, ``single_dir`` and ``sweep_dir`` fixtures
 reach the tests through ``conftest.py``; each kind of folder is built once per test session,
 so a change of the store's files shows in the plots and the report at once."""
 
@@ -24,7 +24,7 @@ SEED = 11
 COMPARE = ("nacka-single", "nacka-multi-10", "nacka-multi")
 SHORT = ("scenario.years=2.5",)  # short runs keep the suite fast; warm-up stays 1 year
 REPS = 5
-JOBS = 2
+JOBS = 1  # in-process: cheaper than a pool for these few replications, also under xdist
 
 
 def _sets(overrides: Sequence[str]) -> list[str]:

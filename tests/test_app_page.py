@@ -119,6 +119,7 @@ def test_more_coordinators_on_nacka_multi_10_give_more_innovations() -> None:
     assert not any("controls changed" in w.value for w in at.warning)
 
 
+@pytest.mark.slow
 def test_presets_pin_and_reset_baseline() -> None:
     at = _app()
     at.button(key="preset_heavy").click().run()
@@ -192,6 +193,7 @@ def test_exercise_scenarios_are_starting_points_with_their_worksheets() -> None:
     assert any(t.label == "Show the teacher's note" for t in at.toggle)
 
 
+@pytest.mark.slow
 def test_a_run_shows_its_first_result_time_and_the_cards() -> None:
     at = _app()
     at.number_input(key="c_n").set_value(2).run()
@@ -204,6 +206,7 @@ def test_a_run_shows_its_first_result_time_and_the_cards() -> None:
     assert len(at.metric) == 8
 
 
+@pytest.mark.slow
 def test_watch_tab_replays_the_baseline_and_the_current_setting() -> None:
     """The Watch tab builds the side-by-side replay of the chosen year on request, and says so
     when the controls changed since."""

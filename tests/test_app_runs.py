@@ -31,6 +31,7 @@ def test_a_setting_is_replication_i_of_seed_s_with_replication_0_traced(tiny: An
     assert (res.seed, res.n, res.horizon_days) == (7, 3, 440.0)
 
 
+@pytest.mark.slow
 def test_partial_results_grow_chunk_by_chunk_and_cached_ones_are_not_run_again(
         tiny: Any) -> None:
     cache = runs.ReplicationCache()

@@ -186,6 +186,7 @@ def test_cli_refuses_bad_input_before_running(tmp_path: Path, runner: CliRunner,
 
 
 # ---- the method's self-tests on a model with a known answer ---------------------------------
+@pytest.mark.slow
 def test_simulation_based_calibration_recovers_known_values(tmp_path: Path, sc: Scenario) -> None:
     tol = {"operations_share_of_unit_effort": 0.02, "innovations_per_year": 0.5}
     values = synthetic_facts(sc, TRUTH, tol, reps=200, jobs=2, model=FAKE)
@@ -205,6 +206,7 @@ def test_simulation_based_calibration_recovers_known_values(tmp_path: Path, sc: 
     assert (tmp_path / "cal" / "plots" / "marginals.png").stat().st_size > 1000
 
 
+@pytest.mark.slow
 def test_a_held_back_fact_is_predicted(tmp_path: Path, sc: Scenario) -> None:
     tol = {"operations_share_of_unit_effort": 0.02, "coordinator_utilisation": 0.02}
     values = synthetic_facts(sc, TRUTH, tol, reps=200, jobs=2, model=FAKE)
@@ -222,6 +224,7 @@ def test_a_held_back_fact_is_predicted(tmp_path: Path, sc: Scenario) -> None:
     assert not (evals["accepted"] & evals["I_coordinator_utilisation"].isna()).any()
 
 
+@pytest.mark.slow
 def test_same_seed_same_posterior_on_any_jobs_and_a_rerun_resumes(
         tmp_path: Path, sc: Scenario) -> None:
     tol = {"operations_share_of_unit_effort": 0.02}
@@ -304,6 +307,7 @@ def test_plan_waves_shares_the_budget_and_stops_when_it_is_spent() -> None:
     assert plan_waves(1200, 10, 3, 1160, 3) == 0
 
 
+@pytest.mark.slow
 def test_cli_calibrate_writes_the_files_and_resumes(tmp_path: Path, runner: CliRunner,
                                                     monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.chdir(tmp_path)

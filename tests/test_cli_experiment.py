@@ -48,6 +48,7 @@ def test_run_shows_progress_and_summary_and_writes_five_files(runner: CliRunner,
     assert len(pd.read_parquet(tmp_path / "r" / "replications.parquet")) == 4
 
 
+@pytest.mark.slow
 def test_identical_parquet_for_one_and_two_jobs(runner: CliRunner, tmp_path: Path) -> None:
     for jobs in ("1", "2"):
         res = invoke(runner, "run", "nacka-multi", "-n", "8", "-j", jobs, "--seed", "11",
@@ -108,6 +109,7 @@ def test_a_folder_of_another_scenario_or_seed_is_refused(runner: CliRunner,
     assert "manifest.json: broken JSON" in res.stderr
 
 
+@pytest.mark.slow
 def test_a_truncated_chunk_is_reported_and_recomputed(runner: CliRunner, tmp_path: Path) -> None:
     out = tmp_path / "r"
     args = ["run", "nacka-multi", "-n", "6", "-j", "1", *SHORT, "--out", str(out), "-q"]
@@ -124,6 +126,7 @@ def test_a_truncated_chunk_is_reported_and_recomputed(runner: CliRunner, tmp_pat
         assert (out / f).read_bytes() == data, f
 
 
+@pytest.mark.slow
 def test_extending_n_adds_replications(runner: CliRunner, tmp_path: Path) -> None:
     out = str(tmp_path / "r")
     assert invoke(runner, "run", "nacka-multi", "-n", "3", "-j", "1", *SHORT, "--out", out,
@@ -174,6 +177,7 @@ def test_compare_pairs_by_replication_and_beats_the_unpaired_interval(
     assert "holds seed 0" in bad.stderr
 
 
+@pytest.mark.slow
 def test_sweep_cli_runs_the_factorial(runner: CliRunner, tmp_path: Path) -> None:
     out = tmp_path / "sw"
     res = invoke(runner, "sweep", "nacka-multi-10", "--vary", "coordination.staff=10:16:6",
@@ -262,6 +266,7 @@ def test_bad_options_exit_2(runner: CliRunner, tmp_path: Path, args: list[str],
     assert not (tmp_path / "x").exists()
 
 
+@pytest.mark.slow
 def test_compare_ladder_reports_each_step(runner: CliRunner, tmp_path: Path) -> None:
     """--ladder: each scenario's difference is to the one before it; the last step plus the
     steps before add up to the difference to the first (paired means are linear)."""

@@ -4,22 +4,31 @@ and the numbers simsource itself gives for the same parameters."""
 
 from __future__ import annotations
 
+from types import ModuleType
+
 import numpy as np
 import pytest
 
-ema_workbench = pytest.importorskip(
-    "ema_workbench", reason="EMA Workbench is not installed (pip install 'simsource[ema]')")
+from simsource.ema import SimsourceFunction, ema_name, model
+from simsource.errors import UserError
+from simsource.experiment.runner import run_batch
+from simsource.scenario import load_scenario, with_overrides
 
-from simsource.ema import SimsourceFunction, ema_name, model  # noqa: E402
-from simsource.errors import UserError  # noqa: E402
-from simsource.experiment.runner import run_batch  # noqa: E402
-from simsource.scenario import load_scenario, with_overrides  # noqa: E402
+# EMA Workbench takes seconds to import: these run in make test, not in make test-fast.
+pytestmark = pytest.mark.slow
 
 SHORT = {"scenario.years": 0.6, "scenario.warmup_years": 0.1}
 MIX = "ideas.supplier_domain_mix"
 
 
-def test_perform_experiments_runs_simsource() -> None:
+@pytest.fixture(scope="module")
+def ema_workbench() -> ModuleType:
+    """Imported by the tests that need it, not at collection (it takes seconds to import)."""
+    return pytest.importorskip(
+        "ema_workbench", reason="EMA Workbench is not installed (pip install 'simsource[ema]')")
+
+
+def test_perform_experiments_runs_simsource(ema_workbench: ModuleType) -> None:
     sc = load_scenario("nacka-multi", SHORT)
     m = model(sc, uncertainties=f"funnel.screening_pass,operations.between_chairs_bounces,{MIX}",
               outcomes=["innovations_per_year", "cost_total_msek_per_year",
@@ -53,7 +62,7 @@ def test_perform_experiments_runs_simsource() -> None:
         same["cost_total_msek_per_year"].mean())
 
 
-def test_bad_names_are_user_errors() -> None:
+def test_bad_names_are_user_errors(ema_workbench: ModuleType) -> None:
     with pytest.raises(UserError, match=r"did you mean funnel\.screening_pass"):
         model("nacka-multi", uncertainties="funnel.screening_pas")
     with pytest.raises(UserError, match="unknown KPI 'innovations'"):

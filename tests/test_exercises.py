@@ -153,6 +153,7 @@ def test_teachers_expected_directions_hold(exercise: ex.Exercise,
     assert not failures, "\n".join(failures)
 
 
+@pytest.mark.slow
 def test_behind_the_cards_shows_the_mechanisms() -> None:
     # its own small batch: the whole exercise pack (the `batches` fixture) is a slow test
     e7 = next(e for e in EXERCISES if e.scenarios and "07-ladder-single" in e.scenarios)

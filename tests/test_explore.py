@@ -73,6 +73,7 @@ def explored(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, list[str],
     return root / "res", policies, output
 
 
+@pytest.mark.slow
 def test_writes_futures_robustness_discovery_and_plots(
         explored: tuple[Path, list[str], str]) -> None:
     out, _, output = explored
@@ -101,6 +102,7 @@ def test_writes_futures_robustness_discovery_and_plots(
     assert f"misses {TARGET} (box 1) when {DRIVER} in" in output
 
 
+@pytest.mark.slow
 def test_load_results_plot_and_report(explored: tuple[Path, list[str], str]) -> None:
     out, _, _ = explored
     res = load_results(out)
@@ -130,6 +132,7 @@ def test_load_results_plot_and_report(explored: tuple[Path, list[str], str]) -> 
             "plots/robustness.png", "futures/lean/f0007/"} <= set(written)
 
 
+@pytest.mark.slow
 def test_rerun_reuses_simulations_and_other_targets_reanalyse(
         explored: tuple[Path, list[str], str], tmp_path: Path) -> None:
     out, policies, _ = explored
@@ -152,6 +155,7 @@ def test_rerun_reuses_simulations_and_other_targets_reanalyse(
     assert (out / "futures.parquet").read_bytes() == before
 
 
+@pytest.mark.slow
 def test_same_numbers_on_any_number_of_workers(tmp_path: Path) -> None:
     policies = write_policies(tmp_path / "p")
     runner = CliRunner()
@@ -194,6 +198,7 @@ def test_a_users_folder_is_refused(tmp_path: Path) -> None:
     assert sorted(p.name for p in out.iterdir()) == ["notes.txt"]
 
 
+@pytest.mark.slow
 def test_posterior_futures_are_drawn_from_the_calibration(tmp_path: Path) -> None:
     policies = write_policies(tmp_path / "p")
     post = tmp_path / "calibration"

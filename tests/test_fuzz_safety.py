@@ -167,6 +167,7 @@ def _round_trips(sc: Scenario) -> None:
     assert Scenario.model_validate_json(sc.model_dump_json()) == sc
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("key", LEAVES)
 def test_every_key_refuses_nasty_values_or_accepts_them_soundly(key: str) -> None:
     """All keys, a fixed set of nasty values, through --set: a clear refusal or a scenario that

@@ -25,11 +25,13 @@ def column(name: str, k: str, overrides: dict[str, Any] | None = None,
 # ---- overload detection -----------------------------------------------------------------------
 
 
+@pytest.mark.slow
 def test_overload_is_flagged_for_the_unit_of_ten_not_for_the_grown_unit() -> None:
     assert column("nacka-multi-10", "funnel_stable").mean() < 0.5
     assert column("nacka-multi", "funnel_stable").mean() == 1.0
 
 
+@pytest.mark.slow
 def test_backlog_growth_is_the_trend_of_the_backlog() -> None:
     growth = column("nacka-multi-10", "backlog_growth_per_year")
     inflow = column("nacka-multi-10", "ideas_per_year")
@@ -56,6 +58,7 @@ def test_longer_runs_show_the_overload_grow() -> None:
 # ---- censored lead times ----------------------------------------------------------------------
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("name", ["nacka-multi-10", "nacka-single", "nacka-multi"])
 def test_kaplan_meier_median_is_never_below_the_completed_median(name: str) -> None:
     for r in replicate(name, None, REPS, SEED):
@@ -66,6 +69,7 @@ def test_kaplan_meier_median_is_never_below_the_completed_median(name: str) -> N
             assert km >= done - 1e-9, (name, km, done)
 
 
+@pytest.mark.slow
 def test_overloaded_funnel_has_an_undefined_median() -> None:
     share = column("nacka-multi-10", "lead_time_censored_share")
     assert (share > 0.5).all()
@@ -76,6 +80,7 @@ def test_overloaded_funnel_has_an_undefined_median() -> None:
 # ---- budget and benefits ----------------------------------------------------------------------
 
 
+@pytest.mark.slow
 def test_a_small_budget_binds_and_nothing_lapses() -> None:
     ov = {"budget.innovation_msek_per_year": 2.0, "budget.reinvest_savings_share": 0.0}
     spent = column("nacka-multi", "cost_innovation_msek_per_year", ov)

@@ -6,6 +6,8 @@ from __future__ import annotations
 import subprocess
 import sys
 
+import pytest
+
 from simsource.experiment.pool import PRELOAD
 
 
@@ -20,6 +22,7 @@ def test_importing_the_model_does_not_import_scipy_stats() -> None:
                   "print('scipy.stats' in sys.modules)") == "False"
 
 
+@pytest.mark.slow
 def test_the_lead_time_quantiles_import_it_when_called() -> None:
     # survival 0.75, 0.5, 0.25 after 1, 2, 3; censored at 10: the median is the middle of the
     # flat stretch at 0.5, the 90th percentile is never reached

@@ -85,6 +85,7 @@ def test_compare_warns_for_the_overloaded_scenario_only(folders: dict[str, Path]
     assert res.stderr.count("overloaded") == 1
 
 
+@pytest.mark.slow
 def test_plots_and_report_carry_the_same_warning(folders: dict[str, Path]) -> None:
     data = load_analysis(folders["busy"])
     fig = render(data, "leadtime")

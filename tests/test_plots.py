@@ -51,6 +51,7 @@ def test_load_compare_folder(compare_dir: Path) -> None:
                                       "ambition", "leadtime"]
 
 
+@pytest.mark.slow
 def test_load_sweep_and_single(sweep_dir: Path, single_dir: Path) -> None:
     from simsource.analysis.plots import applicable_kinds, load_analysis
 
@@ -223,6 +224,7 @@ def test_leadtime_boxes(compare_dir: Path) -> None:
         assert "working days" in ax.get_ylabel()
 
 
+@pytest.mark.slow
 def test_sweep_lines_are_point_means(sweep_dir: Path) -> None:
     from simsource.analysis.plots import load_analysis, render
 
@@ -242,6 +244,7 @@ def test_sweep_lines_are_point_means(sweep_dir: Path) -> None:
     assert fig.axes[0].get_xlabel() == "Transfer team size (persons)"
 
 
+@pytest.mark.slow
 def test_transfer_probability_with_ci(sweep_dir: Path) -> None:
     from simsource.analysis.plots import load_analysis, render
 
@@ -277,6 +280,7 @@ def test_wilson_interval() -> None:
     assert all(math.isnan(v) for v in wilson(0, 0))
 
 
+@pytest.mark.slow
 def test_single_run_folder_every_kind(single_dir: Path, tmp_path: Path) -> None:
     from simsource.analysis.plots import load_analysis, plot_all
 
@@ -288,6 +292,7 @@ def test_single_run_folder_every_kind(single_dir: Path, tmp_path: Path) -> None:
         assert p.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
 
 
+@pytest.mark.slow
 def test_kind_that_does_not_apply(single_dir: Path) -> None:
     from simsource.analysis.plots import load_analysis, render
     from simsource.errors import UserError
@@ -364,6 +369,7 @@ def test_cli_plot_errors(compare_dir: Path, runner: Any, tmp_path: Path) -> None
     assert "no such results folder" in missing.output
 
 
+@pytest.mark.slow
 def test_cli_sweep_kinds(sweep_dir: Path, runner: Any, tmp_path: Path) -> None:
     from simsource.cli import main
 

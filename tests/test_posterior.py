@@ -159,6 +159,7 @@ def test_an_invalid_value_for_the_scenario_is_refused_before_running(
     assert not (tmp_path / "r").exists()
 
 
+@pytest.mark.slow
 def test_cli_run_says_the_intervals_include_parameter_uncertainty(
         tmp_path: Path, runner: CliRunner) -> None:
     cal = make_posterior(tmp_path / "cal")
@@ -176,6 +177,7 @@ def test_cli_run_says_the_intervals_include_parameter_uncertainty(
     assert "no such folder" in bad.output
 
 
+@pytest.mark.slow
 def test_cli_staff_and_compare_take_a_posterior(tmp_path: Path, runner: CliRunner) -> None:
     cal = make_posterior(tmp_path / "cal")
     res = runner.invoke(main, ["staff", "nacka-multi-10", "--target", "innovations_per_year>=0",

@@ -59,6 +59,7 @@ def _present(log: pd.DataFrame, sc: Scenario, t: float, hold: float) -> dict[str
             CHAIRS: int(red.sum())}
 
 
+@pytest.mark.slow
 def test_each_frame_shows_the_ideas_and_incidents_of_the_log(
         quiet: tuple[Scenario, pd.DataFrame]) -> None:
     sc, log = quiet
@@ -76,6 +77,7 @@ def test_each_frame_shows_the_ideas_and_incidents_of_the_log(
     assert min(seen.values()) > 0, seen           # the test saw every kind of dot
 
 
+@pytest.mark.slow
 def test_an_idea_walks_the_funnel_in_order(quiet: tuple[Scenario, pd.DataFrame]) -> None:
     sc, log = quiet
     fig = build_replay([Panel("quiet", log, sc)], 0, 200, 1)
@@ -207,6 +209,7 @@ def test_worksheets_have_a_watch_step_that_runs() -> None:
             assert (Path(__file__).resolve().parents[1] / path).is_file(), path
 
 
+@pytest.mark.slow
 def test_the_watch_tab_shows_the_same_year_from_the_cache_or_a_shorter_run() -> None:
     """A setting not run yet is simulated up to the end of the year watched only; the replay is
     the one the cached full replication gives (the page's Results tab ran it)."""

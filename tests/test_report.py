@@ -90,11 +90,13 @@ def section_text(html: str, sid: str) -> str:
 # ---------------------------------------------------------------------------------------------
 
 
+@pytest.mark.slow
 def test_compare_report_has_every_section(compare_report: Path) -> None:
     page = Page(compare_report.read_text(encoding="utf-8"))
     assert page.sections == COMPARE_SECTIONS
 
 
+@pytest.mark.slow
 def test_images_are_embedded_pngs(compare_report: Path) -> None:
     page = Page(compare_report.read_text(encoding="utf-8"))
     kinds = ["funnel", "distributions", "timeseries", "costs", "ambition", "leadtime"]
@@ -107,6 +109,7 @@ def test_images_are_embedded_pngs(compare_report: Path) -> None:
         assert len(png) > 10_000  # a real figure, not a placeholder
 
 
+@pytest.mark.slow
 def test_no_network_references(compare_report: Path) -> None:
     text = compare_report.read_text(encoding="utf-8")
     assert not re.search(r"https?:", text, re.I)
@@ -119,6 +122,7 @@ def test_no_network_references(compare_report: Path) -> None:
         assert value.startswith(("data:", "#")), (tag, attr, value[:60])
 
 
+@pytest.mark.slow
 def test_key_results_match_replications(compare_report: Path, compare_dir: Path) -> None:
     from simsource.analysis.narrative import value_text
     from simsource.analysis.plots import load_analysis
@@ -135,6 +139,7 @@ def test_key_results_match_replications(compare_report: Path, compare_dir: Path)
             assert cell == value_text(kpi, ci.mean, ci.low, ci.high)
 
 
+@pytest.mark.slow
 def test_differences_come_from_comparison_csv(compare_report: Path, compare_dir: Path) -> None:
     import pandas as pd
 
@@ -159,6 +164,7 @@ def test_differences_come_from_comparison_csv(compare_report: Path, compare_dir:
     assert len(diff) - 1 == len(shown) * (len(COMPARE) - 1)
 
 
+@pytest.mark.slow
 def test_summary_claims_follow_the_ci(compare_report: Path, compare_dir: Path) -> None:
     import pandas as pd
 
@@ -218,6 +224,7 @@ def test_parameters_that_differ_from_defaults() -> None:
     assert set(changed2) - set(changed) == {"funnel.screening_pass"}
 
 
+@pytest.mark.slow
 def test_reproducibility_section(compare_report: Path, compare_dir: Path) -> None:
     html = compare_report.read_text(encoding="utf-8")
     text = section_text(html, "reproducibility")
@@ -237,6 +244,7 @@ def test_reproducibility_section(compare_report: Path, compare_dir: Path) -> Non
     assert f"{info['replications']} independent replications" in text
 
 
+@pytest.mark.slow
 def test_single_run_report(single_dir: Path, tmp_path: Path) -> None:
     from simsource.analysis.report import write_report
 
@@ -249,6 +257,7 @@ def test_single_run_report(single_dir: Path, tmp_path: Path) -> None:
     assert len(page.imgs) == 6
 
 
+@pytest.mark.slow
 def test_sweep_report(sweep_dir: Path, tmp_path: Path) -> None:
     from simsource.analysis.report import write_report
 

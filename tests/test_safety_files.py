@@ -92,6 +92,7 @@ FOREIGN = [
 ]
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize(("kind", "rel"), FOREIGN, ids=[f"{k}:{r}" for k, r in FOREIGN])
 def test_overwrite_never_deletes_a_foreign_file(kind: str, rel: str, made: dict[str, Path],
                                                 tmp_path: Path) -> None:
@@ -116,6 +117,7 @@ def test_overwrite_never_deletes_a_foreign_file(kind: str, rel: str, made: dict[
         assert target.read_text() == "the user's"
 
 
+@pytest.mark.slow
 def test_without_overwrite_the_message_says_overwrite_would_not_help(made: dict[str, Path],
                                                                      tmp_path: Path) -> None:
     root = _copy(made["run"], tmp_path / "run")
@@ -124,6 +126,7 @@ def test_without_overwrite_the_message_says_overwrite_would_not_help(made: dict[
     refused(run_into(root, "--seed", "7"), "--overwrite would not help", "plots/fig.png")
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("kind", ["run", "sweep", "compare"])
 def test_overwrite_removes_exactly_what_simsource_wrote(kind: str, made: dict[str, Path],
                                                         tmp_path: Path) -> None:
@@ -139,6 +142,7 @@ def test_overwrite_removes_exactly_what_simsource_wrote(kind: str, made: dict[st
     assert load_results(root).manifest["seed"] == (0 if kind == "sweep" else 7)
 
 
+@pytest.mark.slow
 def test_the_manifest_lists_every_file_and_folder(made: dict[str, Path]) -> None:
     for kind, root in made.items():
         record = Ownership.load(root)
@@ -165,6 +169,7 @@ def _strip_record(root: Path) -> None:
             (folder / ".lock").write_text("")
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("kind", ["run", "sweep", "compare"])
 def test_old_folders_load_resume_and_overwrite_by_format(kind: str, made: dict[str, Path],
                                                          tmp_path: Path) -> None:
@@ -209,6 +214,7 @@ def test_a_refused_folder_keeps_no_lock_and_a_new_one_is_removed(tmp_path: Path)
     assert not (tmp_path / "a").exists()
 
 
+@pytest.mark.slow
 def test_results_never_leave_the_results_folder(made: dict[str, Path], tmp_path: Path) -> None:
     """A symlink inside a results folder cannot lead a write elsewhere."""
     root = _copy(made["run"], tmp_path / "run")
@@ -223,6 +229,7 @@ def test_results_never_leave_the_results_folder(made: dict[str, Path], tmp_path:
     assert not list(outside.iterdir())
 
 
+@pytest.mark.slow
 def test_plot_and_report_refuse_to_replace_a_users_file(made: dict[str, Path],
                                                         tmp_path: Path) -> None:
     root = _copy(made["run"], tmp_path / "run")
@@ -233,6 +240,7 @@ def test_plot_and_report_refuse_to_replace_a_users_file(made: dict[str, Path],
     assert (root / "plots" / "funnel.png").read_text() == "the user's"
 
 
+@pytest.mark.slow
 def test_stale_temporary_files_are_cleaned_and_foreign_ones_kept(made: dict[str, Path],
                                                                  tmp_path: Path) -> None:
     root = _copy(made["run"], tmp_path / "run")
@@ -245,6 +253,7 @@ def test_stale_temporary_files_are_cleaned_and_foreign_ones_kept(made: dict[str,
     assert theirs.read_text() == "the user's"
 
 
+@pytest.mark.slow
 def test_a_running_sweep_is_locked_against_a_concurrent_overwrite(made: dict[str, Path],
                                                                   tmp_path: Path) -> None:
     root = _copy(made["sweep"], tmp_path / "sweep")
@@ -256,6 +265,7 @@ def test_a_running_sweep_is_locked_against_a_concurrent_overwrite(made: dict[str
     assert load_results(root).manifest["design_hash"]  # untouched
 
 
+@pytest.mark.slow
 def test_plot_exits_2_on_a_parquet_with_the_wrong_schema(made: dict[str, Path],
                                                          tmp_path: Path) -> None:
     root = _copy(made["run"], tmp_path / "run")

@@ -238,6 +238,7 @@ WORKLOADS = [
 ]
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize(("name", "overrides"), WORKLOADS,
                          ids=[f"{n} {o}"[:50] for n, o in WORKLOADS])
 def test_the_workload_estimate_is_within_a_factor_of_four(name: str,

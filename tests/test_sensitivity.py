@@ -158,6 +158,7 @@ def test_morris_ranks_the_dominant_parameter_first() -> None:
     assert labels[-1] == DOMINANT  # largest at the top
 
 
+@pytest.mark.slow
 def test_sobol_ranks_the_dominant_parameter_first() -> None:
     sc = one_source()
     params = select_params(sc, f"partnership.autonomy,{DOMINANT}")
@@ -182,6 +183,7 @@ def test_unknown_or_undefined_kpi_is_a_user_error() -> None:
 
 
 # ---- the command -----------------------------------------------------------------------------
+@pytest.mark.slow
 def test_sensitivity_command_writes_table_plot_and_design(runner: CliRunner,
                                                           write_scenario: WriteScenario,
                                                           tmp_path: Path) -> None:

@@ -14,15 +14,20 @@ in a multi-threaded parent such as the Streamlit server. Where there is no fork 
 The pool holds as many workers as the largest ``jobs`` asked for so far; a batch asking for
 fewer keeps at most that many tasks running (:meth:`WarmPool.window`). It is shut down at
 interpreter exit (and by :func:`shutdown`); on an error or Ctrl-C inside a batch the caller
-stops it at once with :func:`abort`, so no worker outlives the batch it was running.
+stops it at once with :func:`abort`, so no worker outlives the batch it was running. A worker
+also exits once the process that started it is gone, so even ``kill -9`` of a command leaves
+none behind.
 """
 
 from __future__ import annotations
 
 import atexit
 import multiprocessing
+import os
 import signal
+import sys
 import threading
+import time
 from concurrent.futures import Future, ProcessPoolExecutor
 from typing import Any
 
@@ -35,9 +40,44 @@ def start_method() -> str:
     return "forkserver" if "forkserver" in multiprocessing.get_all_start_methods() else "spawn"
 
 
-def _worker_init() -> None:
+def _alive(pid: int) -> bool:
+    """Whether process ``pid`` still runs (a zombie, killed but not yet reaped, does not)."""
+    try:
+        with open(f"/proc/{pid}/stat", encoding="ascii") as f:
+            return f.read().rsplit(")", 1)[1].split()[0] != "Z"
+    except FileNotFoundError:
+        return False
+    except OSError:   # no /proc (macOS, Windows): ask the kernel
+        pass
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except OSError:
+        return True
+    return True
+
+
+def _watch_parent(pid: int, every: float = 1.0) -> None:
+    """Exit this worker once the process that started the pool is gone, also after ``kill -9``
+    (which no handler sees): a worker waits on its task queue forever otherwise, and holds the
+    fork server up too. A daemon thread, asleep but for one check a second. Not on Windows,
+    where ``os.kill(pid, 0)`` would terminate the parent."""
+    if sys.platform == "win32":
+        return
+
+    def watch() -> None:
+        while _alive(pid):
+            time.sleep(every)
+        os._exit(1)
+
+    threading.Thread(target=watch, name="simsource-parent-watch", daemon=True).start()
+
+
+def _worker_init(parent: int) -> None:
     # Ctrl-C is the parent's business: it stops the pool and keeps what is written.
     signal.signal(signal.SIGINT, signal.SIG_IGN)
+    _watch_parent(parent)
 
 
 class WarmPool:
@@ -52,7 +92,7 @@ class WarmPool:
         self.size = size
         self.method = method
         self.executor = ProcessPoolExecutor(max_workers=size, mp_context=ctx,
-                                            initializer=_worker_init)
+                                            initializer=_worker_init, initargs=(os.getpid(),))
         self.batches = 0
 
     def window(self, jobs: int) -> int:
