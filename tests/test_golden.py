@@ -9,7 +9,16 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
-from golden.refresh import compute, differences, load, scenario_hash
+from golden.refresh import (
+    TRACES,
+    compute,
+    differences,
+    first_difference,
+    load,
+    scenario_hash,
+    trace_golden,
+    trace_now,
+)
 from replicate import jobs, under_mutmut
 
 from simsource.scenario.loader import builtin_names
@@ -47,8 +56,19 @@ def test_kpis_equal_the_golden_numbers(name: str) -> None:
                     + "\n  ".join(problems[:8]) + f"\n{HINT}")
 
 
+@pytest.mark.parametrize("name", sorted(TRACES))
+def test_the_event_log_equals_the_golden_log(name: str) -> None:
+    """Every event of a short replication, in order, with its time, stage, resource and detail:
+    what `simsource trace` writes and the replay draws."""
+    diff = first_difference(trace_golden(name), trace_now(name))
+    assert diff is None, f"{name}: the event log changed at {diff}\n{HINT}"
+
+
 def test_differences_see_a_change_beyond_the_tolerance() -> None:
     assert differences({"a": 1.0, "b": float("nan")}, {"a": 1.0 + 1e-12, "b": float("nan")}) \
         == []
     assert differences({"a": 1.0}, {"a": 1.0 + 1e-8}) == ["a: 1.0 -> 1.00000001"]
     assert differences({"a": 1.0}, {"c": 1.0}) == ["a: missing now (was 1.0)", "c: new KPI (1.0)"]
+    assert first_difference("a\nb\n", "a\nb\n") is None
+    assert first_difference("a\nb\n", "a\nc\n") == "line 2:\n  was b\n  now c"
+    assert first_difference("a\n", "a\nb\n") == "1 lines before, 2 now"

@@ -2,7 +2,9 @@
 
 ``tests/test_golden.py`` runs the shipped scenarios again and compares every number with
 ``tests/golden/kpis.json`` (relative tolerance 1e-9), so an unintended change of the model's
-numbers — a refactoring that was meant to change nothing — fails the test suite.
+numbers — a refactoring that was meant to change nothing — fails the test suite. The event log
+of one short replication of two scenarios (``trace-*.csv.gz``, what ``simsource trace`` and the
+replay show) is kept too and compared line by line.
 
 After a deliberate change of the model (or of a shipped scenario), refresh the file and commit
 it with the change::
@@ -14,6 +16,7 @@ and say in the commit why the numbers moved.
 
 from __future__ import annotations
 
+import gzip
 import hashlib
 import json
 import math
@@ -23,6 +26,8 @@ from typing import Any
 
 from simsource.experiment.backend import make_backend
 from simsource.experiment.engine import Work, replications
+from simsource.experiment.trace import events_frame
+from simsource.model import simulate_full
 from simsource.scenario import load_scenario
 from simsource.scenario.loader import builtin_names
 
@@ -30,6 +35,39 @@ PATH = Path(__file__).with_name("kpis.json")
 SEED = 2017
 REPLICATIONS = 2
 ID_COLUMNS = ("replication", "seed")
+#: the scenarios whose event log is kept, with the overrides that keep it short
+TRACES: dict[str, dict[str, float]] = {
+    "nacka-transfer-2017": {"scenario.years": 1.0, "scenario.warmup_years": 0.1},
+    "nacka-multi-10": {"scenario.years": 0.5, "scenario.warmup_years": 0.1},
+}
+
+
+def trace_path(name: str) -> Path:
+    return PATH.with_name(f"trace-{name}.csv.gz")
+
+
+def trace_now(name: str) -> str:
+    """The event log of replication 0 of seed ``SEED`` of ``name`` (short), as CSV text."""
+    sc = load_scenario(name, TRACES[name])
+    res = simulate_full(sc, seed=SEED, replication=0, trace=True)
+    assert res.events is not None
+    text: str = events_frame(res.events).to_csv(index=False, lineterminator="\n")
+    return text
+
+
+def trace_golden(name: str) -> str:
+    return gzip.decompress(trace_path(name).read_bytes()).decode("utf-8")
+
+
+def first_difference(expected: str, got: str) -> str | None:
+    """The first line where two logs differ, with its number, or None when they are equal."""
+    a, b = expected.splitlines(), got.splitlines()
+    for i, (x, y) in enumerate(zip(a, b, strict=False)):
+        if x != y:
+            return f"line {i + 1}:\n  was {x}\n  now {y}"
+    if len(a) != len(b):
+        return f"{len(a)} lines before, {len(b)} now"
+    return None
 
 
 def scenario_hash(name: str) -> str:
@@ -85,6 +123,10 @@ def main() -> int:
     n = len(data["scenarios"])
     print(f"wrote {PATH} ({n} scenarios x {REPLICATIONS} replications, seed {SEED})",
           file=sys.stderr)
+    for name in TRACES:
+        text = trace_now(name)
+        trace_path(name).write_bytes(gzip.compress(text.encode("utf-8"), mtime=0))
+        print(f"wrote {trace_path(name)} ({text.count(chr(10)) - 1} events)", file=sys.stderr)
     return 0
 
 
