@@ -62,3 +62,17 @@ def test_short_intervals_in_one_month_across_the_warmup() -> None:
         b.add_interval(s, e)
     assert b.values[2] == pytest.approx(1.0 + 4.0 + 2.0 + 2.0 + 0.5)
     assert b.window == pytest.approx(2.0 + 2.0 + 2.0)
+
+
+def test_points_count_in_the_month_and_in_the_closed_window() -> None:
+    """A point (an implementation) is booked in its month, the last month taking the horizon,
+    and counts in the window [warm-up, horizon] with both ends included."""
+    b = Bins(HORIZON, WARMUP)
+    for t in (0.0, WARMUP - 1e-9, WARMUP, 70.0, HORIZON):
+        b.add_point(t)
+    b.add_point(90.0, 2.5)
+    assert b.window == pytest.approx(1.0 + 1.0 + 1.0 + 2.5)
+    assert b.values[0] == 1.0
+    assert b.values[2] == 2.0                 # 45 - 1e-9 and 45, both in days 40-60
+    assert b.values[-1] == 1.0                # the horizon, in the last month
+    assert sum(b.values) == pytest.approx(7.5)
