@@ -153,12 +153,10 @@ def _alive(pid: int) -> bool:
         return False
 
 
-@pytest.mark.slow
-@pytest.mark.skipif(not Path("/proc/self").exists(), reason="needs /proc")
-def test_kill_stops_a_command_without_orphaning_its_workers(tmp_path: Path) -> None:
-    """SIGTERM (`kill`) ends `simsource run` like Ctrl-C: exit 143, no worker left running."""
+def _run_with_a_pool(out: Path) -> tuple[subprocess.Popen[bytes], set[int]]:
+    """`simsource run` with two workers, once its fork server and workers are up."""
     cmd = [sys.executable, "-m", "simsource", "run", "nacka-multi", "-n", "400", "-j", "2",
-           "--seed", "1", "--out", str(tmp_path / "run")]
+           "--seed", "1", "--out", str(out)]
     proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     workers: set[int] = set()
     deadline = time.monotonic() + 120
@@ -166,12 +164,24 @@ def test_kill_stops_a_command_without_orphaning_its_workers(tmp_path: Path) -> N
         time.sleep(0.5)
         workers = _descendants(proc.pid)
     assert len(workers) >= 3, "the pool never started"
-    proc.send_signal(signal.SIGTERM)
-    assert proc.wait(timeout=60) == 128 + signal.SIGTERM
+    return proc, workers
+
+
+def _none_outlives(workers: set[int]) -> None:
     deadline = time.monotonic() + 30
     while any(_alive(p) for p in workers) and time.monotonic() < deadline:
         time.sleep(0.5)
     assert not [p for p in workers if _alive(p)], "a worker outlived the killed command"
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(not Path("/proc/self").exists(), reason="needs /proc")
+def test_kill_stops_a_command_without_orphaning_its_workers(tmp_path: Path) -> None:
+    """SIGTERM (`kill`) ends `simsource run` like Ctrl-C: exit 143, no worker left running."""
+    proc, workers = _run_with_a_pool(tmp_path / "run")
+    proc.send_signal(signal.SIGTERM)
+    assert proc.wait(timeout=60) == 128 + signal.SIGTERM
+    _none_outlives(workers)
 
 
 @pytest.mark.slow
@@ -179,18 +189,7 @@ def test_kill_stops_a_command_without_orphaning_its_workers(tmp_path: Path) -> N
 def test_kill_9_of_a_command_leaves_no_worker_behind(tmp_path: Path) -> None:
     """SIGKILL cannot be handled: each worker sees its command gone and exits, instead of
     waiting on its task queue forever (and holding the fork server up)."""
-    cmd = [sys.executable, "-m", "simsource", "run", "nacka-multi", "-n", "400", "-j", "2",
-           "--seed", "1", "--out", str(tmp_path / "run")]
-    proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    workers: set[int] = set()
-    deadline = time.monotonic() + 120
-    while len(workers) < 3 and time.monotonic() < deadline:   # forkserver + two workers
-        time.sleep(0.5)
-        workers = _descendants(proc.pid)
-    assert len(workers) >= 3, "the pool never started"
+    proc, workers = _run_with_a_pool(tmp_path / "run")
     proc.kill()
     assert proc.wait(timeout=60) == -signal.SIGKILL
-    deadline = time.monotonic() + 30
-    while any(_alive(p) for p in workers) and time.monotonic() < deadline:
-        time.sleep(0.5)
-    assert not [p for p in workers if _alive(p)], "a worker outlived the killed command"
+    _none_outlives(workers)
