@@ -8,6 +8,8 @@ from __future__ import annotations
 
 from typing import Any
 
+import numpy as np
+import pandas as pd
 import pytest
 from golden.refresh import (
     TRACES,
@@ -16,8 +18,9 @@ from golden.refresh import (
     first_difference,
     load,
     scenario_hash,
+    timeseries_path,
     trace_golden,
-    trace_now,
+    traced_run,
 )
 from replicate import jobs, under_mutmut
 
@@ -60,8 +63,20 @@ def test_kpis_equal_the_golden_numbers(name: str) -> None:
 def test_the_event_log_equals_the_golden_log(name: str) -> None:
     """Every event of a short replication, in order, with its time, stage, resource and detail:
     what `simsource trace` writes and the replay draws."""
-    diff = first_difference(trace_golden(name), trace_now(name))
+    log, _ = traced_run(name)
+    diff = first_difference(trace_golden(name), log)
     assert diff is None, f"{name}: the event log changed at {diff}\n{HINT}"
+
+
+@pytest.mark.parametrize("name", sorted(TRACES))
+def test_the_monthly_time_series_equal_the_golden_ones(name: str) -> None:
+    _, now = traced_run(name)
+    golden = pd.read_csv(timeseries_path(name))
+    assert list(now.columns) == list(golden.columns), HINT
+    assert len(now) == len(golden), HINT
+    for col in golden.columns:
+        np.testing.assert_allclose(now[col].to_numpy(float), golden[col].to_numpy(float),
+                                   rtol=1e-9, atol=1e-12, err_msg=f"{name}: {col}; {HINT}")
 
 
 def test_differences_see_a_change_beyond_the_tolerance() -> None:

@@ -4,7 +4,8 @@
 ``tests/golden/kpis.json`` (relative tolerance 1e-9), so an unintended change of the model's
 numbers — a refactoring that was meant to change nothing — fails the test suite. The event log
 of one short replication of two scenarios (``trace-*.csv.gz``, what ``simsource trace`` and the
-replay show) is kept too and compared line by line.
+replay show) is kept too and compared line by line, and so are its monthly time series
+(``timeseries-*.csv``, what the results' ``timeseries.parquet`` holds).
 
 After a deliberate change of the model (or of a shipped scenario), refresh the file and commit
 it with the change::
@@ -23,6 +24,8 @@ import math
 import sys
 from pathlib import Path
 from typing import Any
+
+import pandas as pd
 
 from simsource.experiment.backend import make_backend
 from simsource.experiment.engine import Work, replications
@@ -46,13 +49,18 @@ def trace_path(name: str) -> Path:
     return PATH.with_name(f"trace-{name}.csv.gz")
 
 
-def trace_now(name: str) -> str:
-    """The event log of replication 0 of seed ``SEED`` of ``name`` (short), as CSV text."""
+def timeseries_path(name: str) -> Path:
+    return PATH.with_name(f"timeseries-{name}.csv")
+
+
+def traced_run(name: str) -> tuple[str, pd.DataFrame]:
+    """Replication 0 of seed ``SEED`` of ``name`` (short): its event log as CSV text and its
+    monthly time series."""
     sc = load_scenario(name, TRACES[name])
     res = simulate_full(sc, seed=SEED, replication=0, trace=True)
     assert res.events is not None
     text: str = events_frame(res.events).to_csv(index=False, lineterminator="\n")
-    return text
+    return text, pd.DataFrame(res.timeseries)
 
 
 def trace_golden(name: str) -> str:
@@ -124,9 +132,11 @@ def main() -> int:
     print(f"wrote {PATH} ({n} scenarios x {REPLICATIONS} replications, seed {SEED})",
           file=sys.stderr)
     for name in TRACES:
-        text = trace_now(name)
+        text, ts = traced_run(name)
         trace_path(name).write_bytes(gzip.compress(text.encode("utf-8"), mtime=0))
-        print(f"wrote {trace_path(name)} ({text.count(chr(10)) - 1} events)", file=sys.stderr)
+        ts.to_csv(timeseries_path(name), index=False, float_format="%.17g", lineterminator="\n")
+        print(f"wrote {trace_path(name)} ({text.count(chr(10)) - 1} events) and "
+              f"{timeseries_path(name)}", file=sys.stderr)
     return 0
 
 
