@@ -45,7 +45,7 @@ test-fast: $(VENV)/.installed-dev
 
 ## make golden: refresh tests/golden/kpis.json after a deliberate change of the model
 golden: $(VENV)/.installed-dev
-	$(BIN)/python -m tests.golden.refresh
+	$(BIN)/python tests/golden/refresh.py
 
 ## make mutate: mutation testing (mutmut) of simsource/model/ against the fast model tests
 ## ([tool.mutmut] in pyproject.toml); the score and the survivors by tests/mutation_score.py.

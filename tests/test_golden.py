@@ -1,7 +1,7 @@
 """Golden backtests: the shipped scenarios' KPIs for a fixed seed equal tests/golden/kpis.json.
 
 A failure after a deliberate change of the model or a shipped scenario: refresh the file with
-``make golden`` (``python -m tests.golden.refresh``) and commit it with the change.
+``make golden`` (``python tests/golden/refresh.py``) and commit it with the change.
 """
 
 from __future__ import annotations
@@ -27,7 +27,7 @@ from replicate import jobs, under_mutmut
 from simsource.scenario.loader import builtin_names
 
 GOLDEN = load()
-HINT = "if the model changed on purpose: make golden (python -m tests.golden.refresh)"
+HINT = "if the model changed on purpose: make golden (python tests/golden/refresh.py)"
 
 
 _NOW: dict[str, Any] = {}

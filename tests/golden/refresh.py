@@ -10,7 +10,7 @@ replay show) is kept too and compared line by line, and so are its monthly time 
 After a deliberate change of the model (or of a shipped scenario), refresh the file and commit
 it with the change::
 
-    make golden                      # or: python -m tests.golden.refresh
+    make golden                      # or: python tests/golden/refresh.py
 
 and say in the commit why the numbers moved.
 """
@@ -93,7 +93,7 @@ def compute(names: list[str] | None = None, jobs: int = 2) -> dict[str, Any]:
         backend.close()
     return {
         "seed": SEED, "replications": REPLICATIONS,
-        "refresh": "python -m tests.golden.refresh (make golden)",
+        "refresh": "python tests/golden/refresh.py (make golden)",
         "scenarios": {
             name: {"scenario_hash": scenario_hash(name),
                    "kpis": [{k: v for k, v in row.items() if k not in ID_COLUMNS}
