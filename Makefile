@@ -41,7 +41,7 @@ test: $(VENV)/.installed-dev
 ## PYTHONDONTWRITEBYTECODE (it makes every collection recompile and rewrite them).
 test-fast: $(VENV)/.installed-dev
 	PYTHONDONTWRITEBYTECODE= $(BIN)/python -m pytest -q -m "not slow and not dask and not browser" \
-		-n $(JOBS)
+		-n $(JOBS) --dist worksteal
 
 ## make golden: refresh tests/golden/kpis.json after a deliberate change of the model
 golden: $(VENV)/.installed-dev

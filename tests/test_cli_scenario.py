@@ -374,6 +374,7 @@ def test_random_file_mutations_validate_or_exit_2(
         assert load_scenario(again) == load_scenario(path)
 
 
+@pytest.mark.slow
 @settings(max_examples=200, deadline=None)
 @given(sets=st.lists(st.tuples(dotted_key(), st.one_of(
 VALUES.map(toml_value), st.text(max_size=12))), min_size=1, max_size=3))

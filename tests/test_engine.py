@@ -33,6 +33,7 @@ def sc() -> Scenario:
     return load_scenario("nacka-multi", {"scenario.years": 2})
 
 
+@pytest.mark.slow
 def test_results_do_not_depend_on_workers_chunking_or_sink(tmp_path: Path, sc: Scenario) -> None:
     one = run_batch(sc, 6, seed=5, jobs=1, out=tmp_path / "a", chunk_size=6)
     two = run_batch(sc, 6, seed=5, jobs=2, out=tmp_path / "b", chunk_size=1)
