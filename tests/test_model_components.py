@@ -21,6 +21,7 @@ from simsource.model.change import MAX_ROUNDS, negotiation_rounds
 from simsource.model.core import SUP_CHANGE, SUP_IMPROVEMENT, SUP_INCIDENT
 from simsource.model.leadtime import km_quantiles
 from simsource.model.overrun import SWAN_THRESHOLD, OverrunTail
+from simsource.model.partnership import PartnershipEffects
 from simsource.model.rng import (
     EntityDraws,
     Streams,
@@ -32,6 +33,7 @@ from simsource.model.rng import (
 )
 from simsource.model.servers import SupplierStaff
 from simsource.model.staffing import StaffedPool
+from simsource.scenario import load_scenario
 
 N = 200_000
 
@@ -341,3 +343,22 @@ def test_dedicated_staff_serve_change_work_only() -> None:
     assert got[:2] == [(SUP_INCIDENT, False), (SUP_CHANGE, True)]
     assert (SUP_IMPROVEMENT, False) in got
     assert all(not d for cls, d in got if cls != SUP_CHANGE)
+
+
+def test_partnership_without_effects_is_the_textbook_reduction() -> None:
+    """``partnership.effects = false`` switches all five dimensions off, whatever their values:
+    no hand-off delay, no speed-up, no ring-fence, no switching loss, unlimited authority and no
+    sync waits; with effects on, the same values act."""
+    base = load_scenario("nacka-multi").partnership
+    strong = base.model_copy(update={"colocation": 0.5, "autonomy": 1.0, "intensity": 0.0,
+                                     "mandate": 0.5, "information": 0.0})
+    off = PartnershipEffects(strong.model_copy(update={"effects": False}))
+    assert (off.handoff_mean, off.speedup, off.fence_share) == (0.0, 1.0, 0.0)
+    assert (off.switching_factor, off.authority_msek, off.sync_interval) == (1.0, math.inf, 0.0)
+    on = PartnershipEffects(strong)
+    assert on.handoff_mean > 0
+    assert on.speedup != 1.0
+    assert on.fence_share > 0
+    assert on.switching_factor > 1.0
+    assert math.isfinite(on.authority_msek)
+    assert on.sync_interval > 0

@@ -123,6 +123,15 @@ def test_improvement_time_lowers_fees() -> None:
                    "cost_operations_msek_per_year"))
 
 
+def test_a_suppliers_own_idea_rate_sets_its_ideas() -> None:
+    """``suppliers.X.ideas_per_year`` replaces the shared rate per improvement year: ideas
+    arrive in improvement time at that many a year (when the supplier spends its planned time)."""
+    few = mean("nacka-multi", each_supplier("ideas_per_year", 2.0), "ideas_from_suppliers_per_year")
+    many = mean("nacka-multi", each_supplier("ideas_per_year", 20.0),
+                "ideas_from_suppliers_per_year")
+    assert many > 5 * few > 0
+
+
 def test_supplier_ideas_follow_scope_not_the_number_of_contracts() -> None:
     """Splitting one supplier into four with the same abilities and staff does not multiply
     the supplier ideas (v1: four times as many)."""
