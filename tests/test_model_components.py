@@ -362,3 +362,14 @@ def test_partnership_without_effects_is_the_textbook_reduction() -> None:
     assert on.switching_factor > 1.0
     assert math.isfinite(on.authority_msek)
     assert on.sync_interval > 0
+
+
+@pytest.mark.parametrize("mean", [0.5, 5.0])
+def test_a_deterministic_gamma_uses_the_randomness_of_an_exponential_one(mean: float) -> None:
+    """cv = 0 returns the mean but still takes the one draw a cv = 1 (exponential) gamma takes,
+    so that setting an effort's cv to 0 leaves every later draw of its stream as it was."""
+    fixed, random_ = Streams(3, 1)["efforts"], Streams(3, 1)["efforts"]
+    assert fixed.gamma_mean_cv(mean, 0.0) == mean
+    assert random_.gamma_mean_cv(mean, 1.0) != mean
+    assert [fixed.gamma_mean_cv(2.0, 0.6) for _ in range(20)] == \
+        [random_.gamma_mean_cv(2.0, 0.6) for _ in range(20)]
