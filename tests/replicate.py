@@ -1,8 +1,8 @@
 """Running replications of a scenario for the model tests (``test_model_*.py``).
 
 Replications run on the experiment engine (:func:`simsource.experiment.engine.replications`),
-on the process's warm worker pool with up to two workers (in-process under pytest-xdist),
-and are cached per session. A
+on the process's warm worker pool with up to two workers (in-process under pytest-xdist and
+mutmut), and are cached per session (not under mutmut). A
 ``model`` other than the simulator is a ``"module:function"`` with the signature of
 :func:`simsource.model.simulate_full` whose ``kpis`` are what the test wants per replication
 (e.g. counts from the event log); it must live in an importable module (``tests/`` is on the
