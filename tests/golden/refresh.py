@@ -59,7 +59,8 @@ def traced_run(name: str) -> tuple[str, pd.DataFrame]:
     sc = load_scenario(name, TRACES[name])
     res = simulate_full(sc, seed=SEED, replication=0, trace=True)
     assert res.events is not None
-    text: str = events_frame(res.events).to_csv(index=False, lineterminator="\n")
+    # <NA> marks a missing value, so that a missing detail differs from an empty one
+    text: str = events_frame(res.events).to_csv(index=False, lineterminator="\n", na_rep="<NA>")
     return text, pd.DataFrame(res.timeseries)
 
 
