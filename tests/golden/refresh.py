@@ -3,7 +3,7 @@
 ``tests/test_golden.py`` runs the shipped scenarios again and compares every number with
 ``tests/golden/kpis.json`` (relative tolerance 1e-9), so an unintended change of the model's
 numbers — a refactoring that was meant to change nothing — fails the test suite. The event log
-of one short replication of two scenarios (``trace-*.csv.gz``, what ``simsource trace`` and the
+of one short replication of three runs (``trace-*.csv.gz``, what ``simsource trace`` and the
 replay show) is kept too and compared line by line, and so are its monthly time series
 (``timeseries-*.csv``, what the results' ``timeseries.parquet`` holds).
 
@@ -38,10 +38,15 @@ PATH = Path(__file__).with_name("kpis.json")
 SEED = 2017
 REPLICATIONS = 2
 ID_COLUMNS = ("replication", "seed")
-#: the scenarios whose event log is kept, with the overrides that keep it short
-TRACES: dict[str, dict[str, float]] = {
-    "nacka-transfer-2017": {"scenario.years": 1.0, "scenario.warmup_years": 0.1},
-    "nacka-multi-10": {"scenario.years": 0.5, "scenario.warmup_years": 0.1},
+#: the runs whose event log is kept: name -> (scenario, overrides that keep it short); the
+#: small budget makes an idea wait for money
+TRACES: dict[str, tuple[str, dict[str, float]]] = {
+    "nacka-transfer-2017": ("nacka-transfer-2017",
+                            {"scenario.years": 1.0, "scenario.warmup_years": 0.1}),
+    "nacka-multi-10": ("nacka-multi-10", {"scenario.years": 0.5, "scenario.warmup_years": 0.1}),
+    "nacka-multi-small-budget": ("nacka-multi", {
+        "scenario.years": 0.8, "scenario.warmup_years": 0.1,
+        "budget.innovation_msek_per_year": 0.5, "budget.reinvest_savings_share": 0.0}),
 }
 
 
@@ -56,7 +61,8 @@ def timeseries_path(name: str) -> Path:
 def traced_run(name: str) -> tuple[str, pd.DataFrame]:
     """Replication 0 of seed ``SEED`` of ``name`` (short): its event log as CSV text and its
     monthly time series."""
-    sc = load_scenario(name, TRACES[name])
+    scenario, overrides = TRACES[name]
+    sc = load_scenario(scenario, overrides)
     res = simulate_full(sc, seed=SEED, replication=0, trace=True)
     assert res.events is not None
     # <NA> marks a missing value, so that a missing detail differs from an empty one
