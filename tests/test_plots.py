@@ -38,6 +38,7 @@ def mean(df: pd.DataFrame, scenario: str, kpi: str) -> float:
 # ---------------------------------------------------------------------------------------------
 
 
+@pytest.mark.slow
 def test_load_compare_folder(compare_dir: Path) -> None:
     from simsource.analysis.plots import applicable_kinds, load_analysis
 
@@ -79,6 +80,7 @@ def test_not_a_results_folder(tmp_path: Path) -> None:
 # ---------------------------------------------------------------------------------------------
 
 
+@pytest.mark.slow
 def test_funnel_bar_heights_are_mean_flows(compare_dir: Path) -> None:
     from simsource.analysis.plots import load_analysis, render
     from simsource.model.core import STAGES
@@ -101,6 +103,7 @@ def test_funnel_bar_heights_are_mean_flows(compare_dir: Path) -> None:
     assert "per year" in ax.get_ylabel()
 
 
+@pytest.mark.slow
 def test_distributions_one_box_per_scenario_and_ci(compare_dir: Path) -> None:
     from simsource.analysis.plots import load_analysis, render
     from simsource.model import catalogue
@@ -130,6 +133,7 @@ def test_distributions_one_box_per_scenario_and_ci(compare_dir: Path) -> None:
         assert ax.get_ylabel()
 
 
+@pytest.mark.slow
 def test_distributions_single_kpi(compare_dir: Path) -> None:
     from simsource.analysis.plots import load_analysis, render
 
@@ -139,6 +143,7 @@ def test_distributions_single_kpi(compare_dir: Path) -> None:
     assert fig.axes[0].get_ylabel() == "ideas"
 
 
+@pytest.mark.slow
 def test_timeseries_lines_are_medians(compare_dir: Path) -> None:
     from simsource.analysis.plots import load_analysis, render
 
@@ -168,6 +173,7 @@ def test_timeseries_lines_are_medians(compare_dir: Path) -> None:
         assert len(wip_ax.collections) == len(lines)
 
 
+@pytest.mark.slow
 def test_costs_stack_heights_and_benefit(compare_dir: Path) -> None:
     from simsource.analysis.plots import load_analysis, render
     from simsource.analysis.plots.labels import COST_PARTS
@@ -192,6 +198,7 @@ def test_costs_stack_heights_and_benefit(compare_dir: Path) -> None:
     assert "MSEK" in fig.axes[0].get_ylabel()
 
 
+@pytest.mark.slow
 def test_ambition_diagonal_and_points(compare_dir: Path) -> None:
     from simsource.analysis.plots import load_analysis, render
 
@@ -209,6 +216,7 @@ def test_ambition_diagonal_and_points(compare_dir: Path) -> None:
     assert "ambition exceeds capacity" in texts
 
 
+@pytest.mark.slow
 def test_leadtime_boxes(compare_dir: Path) -> None:
     from simsource.analysis.plots import load_analysis, render
 
@@ -303,6 +311,7 @@ def test_kind_that_does_not_apply(single_dir: Path) -> None:
         render(load_analysis(single_dir), "pie")
 
 
+@pytest.mark.slow
 def test_plot_functions_draw_into_given_ax(compare_dir: Path) -> None:
     from matplotlib.figure import Figure
 
@@ -339,6 +348,7 @@ def test_cli_plot_all_kinds(compare_dir: Path, runner: Any, tmp_path: Path) -> N
     assert "wrote" in result.output
 
 
+@pytest.mark.slow
 def test_cli_plot_one_kind_svg(compare_dir: Path, runner: Any, tmp_path: Path) -> None:
     from simsource.cli import main
 
@@ -351,6 +361,7 @@ def test_cli_plot_one_kind_svg(compare_dir: Path, runner: Any, tmp_path: Path) -
     assert not (compare_dir / "plots").exists()
 
 
+@pytest.mark.slow
 def test_cli_plot_errors(compare_dir: Path, runner: Any, tmp_path: Path) -> None:
     from simsource.cli import main
 
