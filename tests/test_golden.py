@@ -59,18 +59,29 @@ def test_kpis_equal_the_golden_numbers(name: str) -> None:
                     + "\n  ".join(problems[:8]) + f"\n{HINT}")
 
 
+_TRACED: dict[str, tuple[str, pd.DataFrame]] = {}
+
+
+def traced(name: str) -> tuple[str, pd.DataFrame]:
+    """A traced run's event log and time series, run once for both tests (not cached under
+    mutmut, as ``now``)."""
+    if under_mutmut() or name not in _TRACED:
+        _TRACED[name] = traced_run(name)
+    return _TRACED[name]
+
+
 @pytest.mark.parametrize("name", sorted(TRACES))
 def test_the_event_log_equals_the_golden_log(name: str) -> None:
     """Every event of a short replication, in order, with its time, stage, resource and detail:
     what `simsource trace` writes and the replay draws."""
-    log, _ = traced_run(name)
+    log, _ = traced(name)
     diff = first_difference(trace_golden(name), log)
     assert diff is None, f"{name}: the event log changed at {diff}\n{HINT}"
 
 
 @pytest.mark.parametrize("name", sorted(TRACES))
 def test_the_monthly_time_series_equal_the_golden_ones(name: str) -> None:
-    _, now = traced_run(name)
+    _, now = traced(name)
     golden = pd.read_csv(timeseries_path(name))
     assert list(now.columns) == list(golden.columns), HINT
     assert len(now) == len(golden), HINT

@@ -39,16 +39,16 @@ class SupplierStaff:
         ev = Event(env)
         if cls == SUP_CHANGE and self.free_dedicated > 0:
             self.free_dedicated -= 1
-            ev._ok = True
-            ev._value = True
-            env.schedule(ev)
+            dedicated = True
         elif self.free_shared > 0:
             self.free_shared -= 1
-            ev._ok = True
-            ev._value = False
-            env.schedule(ev)
+            dedicated = False
         else:
             self.queues[cls].append(ev)
+            return ev
+        ev._ok = True
+        ev._value = dedicated
+        env.schedule(ev)
         return ev
 
     def release(self, dedicated: bool = False) -> None:

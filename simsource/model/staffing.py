@@ -61,11 +61,6 @@ class Grant(simpy.Event):
         self.t = t
         self.slot = -1
 
-    @property
-    def event(self) -> simpy.Event:
-        """The event to wait for (the grant itself)."""
-        return self
-
 
 def _victim_key(g: Grant) -> tuple[int, float]:
     return (g.prio, g.t)
