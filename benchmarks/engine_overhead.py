@@ -28,15 +28,56 @@ def _timed_simulate(sc: Any, seed: int, reps: int) -> tuple[float, float, float]
     return wall, cpu, events
 
 
+def model_pending(sc: Any, seed: int) -> float:
+    """The mean number of events pending (heap and instant queues) when the model schedules
+    one, over one replication (untimed): the model's concurrency, to match a reference queue."""
+    from simsource.model import world
+    from simsource.model.loop import Environment
+
+    class Counting(Environment):
+        scheduled = 0
+        pending_sum = 0
+
+        def schedule(self, event: Any, priority: Any = 1, delay: float = 0) -> None:
+            self.scheduled += 1
+            self.pending_sum += self.pending()
+            super().schedule(event, priority, delay)
+
+    made: list[Counting] = []
+
+    def make() -> Counting:
+        made.append(Counting())
+        return made[-1]
+
+    plain = world.Environment  # type: ignore[attr-defined]
+    setattr(world, "Environment", make)   # noqa: B010 - the world's environment, counting
+    try:
+        world.World(sc, seed, 0).run()
+    finally:
+        setattr(world, "Environment", plain)  # noqa: B010
+    return made[0].pending_sum / made[0].scheduled
+
+
 def bench_engine(s: Settings, figs: dict[str, Figure], clock: Clock, peers: bool,
                  engine: bool) -> None:
     from simsource import load_scenario
 
     scs = {name: load_scenario(name) for name in s.scenarios} if engine else {}
-    if engine:  # warm-up: imports, caches, first-call costs
-        _timed_simulate(load_scenario("nacka-multi", {"scenario.years": 0.25,
-                                                      "scenario.warmup_years": 0.0}), s.seed, 1)
+    if engine:  # warm-up: imports, caches, first-call costs (a whole replication of each
+        # scenario: a short one left the Kaplan-Meier's first import of scipy.stats, about
+        # 2 s, in the first repeat)
+        for sc in scs.values():
+            _timed_simulate(sc, s.seed + 1, 1)
         mmc_simpy.run(2_000)
+        # the reference at the model's concurrency: as many events pending on average
+        pending = model_pending(scs["nacka-multi"], s.seed)
+        matched_c = mmc_simpy.servers_for_pending(pending, seed=s.seed)
+        matched = mmc_simpy.run(s.customers // 4, c=matched_c, lam=0.9 * matched_c,
+                                seed=s.seed, count_pending=True)
+        concurrency = {"model_mean_pending": pending, "matched_servers": matched_c,
+                       "matched_mean_pending": matched["mean_pending"],
+                       "mm5_mean_pending": mmc_simpy.run(
+                           s.customers // 4, seed=s.seed, count_pending=True)["mean_pending"]}
     peer_runs: dict[str, Callable[[int], dict[str, float] | None]] = {
         "simpy": lambda n: mmc_simpy.run(n, seed=s.seed),
         "ciw": lambda n: mmc_ciw.run(n, seed=s.seed),
@@ -52,6 +93,12 @@ def bench_engine(s: Settings, figs: dict[str, Figure], clock: Clock, peers: bool
                 gc.collect()
                 rows.setdefault("simpy", []).append(mmc_simpy.run(s.customers, seed=s.seed))
             tasks.append(("simpy", simpy_task))
+
+            def matched_task() -> None:
+                gc.collect()
+                rows.setdefault("simpy_matched", []).append(
+                    mmc_simpy.run(s.customers, c=matched_c, lam=0.9 * matched_c, seed=s.seed))
+            tasks.append(("simpy-matched", matched_task))
             for name, sc in scs.items():
                 def model_task(name: str = name, sc: Any = sc) -> None:
                     wall, cpu, events = _timed_simulate(sc, s.seed, s.model_reps)
@@ -71,6 +118,7 @@ def bench_engine(s: Settings, figs: dict[str, Figure], clock: Clock, peers: bool
 
     if engine:
         _engine_figures(s, figs, rows)
+        _matched_figures(figs, rows, concurrency)
     if peers:
         _peer_figures(s, figs, peer_rows)
 
@@ -110,6 +158,22 @@ def _engine_figures(s: Settings, figs: dict[str, Figure],
                                                              for r in rows[name]])}
         yps = [years / x for x in per_rep]
         yps_fig.samples, yps_fig.value = yps, median(yps)
+
+
+def _matched_figures(figs: dict[str, Figure], rows: dict[str, list[dict[str, float]]],
+                     concurrency: dict[str, float]) -> None:
+    """The engine ratio against bare SimPy at the model's concurrency, and what that
+    concurrency alone costs bare SimPy (the M/M/5 ratio of a model with no code of its own)."""
+    eps = {k: [r["events"] / r["cpu_s"] for r in rows[k]]
+           for k in ("simpy", "simpy_matched", "nacka-multi")}
+    matched = [m / b for m, b in zip(eps["nacka-multi"], eps["simpy_matched"], strict=True)]
+    ceiling = [b / a for b, a in zip(eps["simpy_matched"], eps["simpy"], strict=True)]
+    f = figs["engine_overhead_ratio_matched"]
+    f.samples, f.value = matched, median(matched)
+    f.detail = dict(concurrency)
+    g = figs["concurrency_ceiling"]
+    g.samples, g.value = ceiling, median(ceiling)
+    g.detail = {"matched_servers": concurrency["matched_servers"]}
 
 
 def _peer_figures(s: Settings, figs: dict[str, Figure],

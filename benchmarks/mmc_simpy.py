@@ -33,11 +33,27 @@ def erlang_c_wait(c: int = C, lam: float = LAMBDA, mu: float = MU) -> float:
     return p_wait / (c * mu - lam)
 
 
+class CountingEnvironment(simpy.Environment):
+    """A SimPy environment that counts, at every event scheduled, the events already pending:
+    for measuring a queue's concurrency, not for timing."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.scheduled = 0
+        self.pending_sum = 0
+
+    def schedule(self, event: simpy.Event, priority: Any = 1, delay: float = 0) -> None:
+        self.scheduled += 1
+        self.pending_sum += len(self._queue)
+        super().schedule(event, priority, delay)
+
+
 def run(customers: int = CUSTOMERS, c: int = C, lam: float = LAMBDA, mu: float = MU,
-        seed: int = 1) -> dict[str, float]:
-    """Simulate ``customers`` arrivals; wall time, events scheduled and the mean wait."""
+        seed: int = 1, count_pending: bool = False) -> dict[str, Any]:
+    """Simulate ``customers`` arrivals; wall time, events scheduled and the mean wait (and,
+    with ``count_pending``, the mean number of events pending when one is scheduled)."""
     rng = random.Random(seed)
-    env = simpy.Environment()
+    env = CountingEnvironment() if count_pending else simpy.Environment()
     servers = simpy.Resource(env, capacity=c)
     waits = [0.0]
     served = [0]
@@ -60,8 +76,23 @@ def run(customers: int = CUSTOMERS, c: int = C, lam: float = LAMBDA, mu: float =
     env.run()
     wall, cpu = time.perf_counter() - t0, time.process_time() - c0
     events = next(env._eid)  # same count as simsource's KPI sim_events
-    return {"engine": "simpy", "customers": float(served[0]), "events": float(events),
-            "wall_s": wall, "cpu_s": cpu, "mean_wait": waits[0] / served[0]}
+    out: dict[str, Any] = {"engine": "simpy", "customers": float(served[0]),
+                           "events": float(events), "wall_s": wall, "cpu_s": cpu,
+                           "mean_wait": waits[0] / served[0]}
+    if isinstance(env, CountingEnvironment):
+        out["mean_pending"] = env.pending_sum / env.scheduled
+    return out
+
+
+def servers_for_pending(pending: float, rho: float = LAMBDA / (C * MU), seed: int = 1,
+                        customers: int = 20_000) -> int:
+    """The number of servers c at which this M/M/c queue (same utilisation) has ``pending``
+    events pending on average: interpolated between c = 5 and c = 100, both measured."""
+    lo, hi = 5, 100
+    p_lo, p_hi = (float(run(customers, c=k, lam=rho * k * MU, seed=seed,
+                            count_pending=True)["mean_pending"]) for k in (lo, hi))
+    c = lo + (pending - p_lo) * (hi - lo) / (p_hi - p_lo)
+    return max(1, round(c))
 
 
 def main() -> None:

@@ -51,6 +51,7 @@ def test_quick_run_writes_every_figure_with_its_target(tmp_path: Path) -> None:
             assert fig["met"] is (fig["value"] >= bound if op == ">=" else fig["value"] <= bound)
     # the in-process parts never depend on the command line, so they always have a value
     for key in ("engine_overhead_ratio", "simsource_events_per_s", "simpy_events_per_s",
+                "engine_overhead_ratio_matched", "concurrency_ceiling",
                 "replication_s_nacka_multi", "sim_years_per_s_nacka_transfer_2017"):
         value = figures[key]["value"]
         assert isinstance(value, float), key

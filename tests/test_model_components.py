@@ -89,7 +89,7 @@ def test_entity_draws_are_fixed_width_slices() -> None:
         np.random.SeedSequence(1, spawn_key=(0, zlib.crc32(b"entity:src")))))
     flat = gen.random(5 * 64 * 4).tolist()
     for k, draws in enumerate(first):
-        assert draws == flat[5 * k: 5 * k + 5]
+        assert list(draws) == flat[5 * k: 5 * k + 5]
     s = Streams(1, 0)
     assert s.entities("src", 5) is s.entities("src", 5)
     with pytest.raises(ValueError, match="widths"):

@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 import simpy
 
-from simsource.model.loop import run_until
+from simsource.model.loop import Environment, run_until
 
 
 def _world(env: simpy.Environment, log: list[tuple[float, str]]) -> None:
@@ -37,8 +37,10 @@ def _world(env: simpy.Environment, log: list[tuple[float, str]]) -> None:
     env.process(poke())
 
 
-def _run(loop: Callable[[simpy.Environment, float], None]) -> tuple[list[Any], int, float]:
-    env = simpy.Environment()
+def _run(loop: Callable[[simpy.Environment, float], None],
+         make: Callable[[], simpy.Environment] = simpy.Environment
+         ) -> tuple[list[Any], int, float]:
+    env = make()
     log: list[tuple[float, str]] = []
     _world(env, log)
     loop(env, 10.0)
@@ -53,16 +55,81 @@ def test_same_events_order_ids_and_clock_as_simpy() -> None:
     assert len(ours[0]) > 5
 
 
+def test_the_instant_queues_keep_simpys_order_ids_and_clock() -> None:
+    simpys = _run(lambda env, t: env.run(until=t))
+    assert _run(run_until, Environment) == simpys
+    assert _run(lambda env, t: env.run(until=t), Environment) == simpys
+
+
+def _trace(env: simpy.Environment, loop: Callable[[simpy.Environment, float], None]
+           ) -> tuple[list[tuple[float, str]], int]:
+    """Every resumption of every process, in order, and the number of events scheduled: a world
+    where most events are for the current instant (processes starting and ending, a process
+    waiting for another, triggered events, an interrupt, conditions) amid timeouts that fall on
+    the same instants."""
+    log: list[tuple[float, str]] = []
+    _world(env, log)
+
+    def child(name: str, k: int) -> Generator[simpy.Event, Any, int]:
+        log.append((env.now, f"{name} starts"))
+        yield env.timeout(k % 2)
+        log.append((env.now, f"{name} waited"))
+        return k
+
+    def parent(p: str) -> Generator[simpy.Event, Any, None]:
+        for r in range(5):
+            kids = [env.process(child(f"{p}{r}.{k}", k)) for k in range(4)]
+            done = yield simpy.AllOf(env, kids)
+            log.append((env.now, f"{p}{r} all of {sorted(done.values())}"))
+            yield env.timeout(0)
+            log.append((env.now, f"{p}{r} timeout 0"))
+            value = yield env.event().succeed(r)
+            log.append((env.now, f"{p}{r} event {value}"))
+            value = yield env.process(child(f"{p}{r}.x", r))
+            log.append((env.now, f"{p}{r} waited for a child: {value}"))
+            yield env.timeout(1.0)
+
+    env.process(parent("p"))
+    env.process(parent("q"))
+    loop(env, 30.0)
+    return log, next(env._eid)
+
+
+def test_the_instant_queues_process_every_event_in_simpys_order() -> None:
+    simpys = _trace(simpy.Environment(), lambda env, t: env.run(until=t))
+    assert len(simpys[0]) > 100
+    assert _trace(Environment(), run_until) == simpys
+    assert _trace(Environment(), lambda env, t: env.run(until=t)) == simpys
+
+
+def test_peek_and_step_see_the_instant_queues() -> None:
+    env = Environment()
+    env.timeout(2.0)
+    assert env.peek() == 2.0
+    ev = env.event()
+    ev.succeed()
+    assert env.peek() == 0.0
+    assert env.pending() == 2
+    env.step()
+    assert ev.processed
+    assert env.pending() == 1
+    env.step()
+    assert env.now == 2.0
+    assert env.pending() == 0
+    assert env.peek() == float("inf")
+
+
 def test_can_continue_after_a_stop_like_simpy() -> None:
     logs = []
-    for loop in (run_until, lambda env, t: env.run(until=t)):
-        env = simpy.Environment()
+    for loop, make in ((run_until, simpy.Environment), (run_until, Environment),
+                       (lambda env, t: env.run(until=t), simpy.Environment)):
+        env = make()
         log: list[tuple[float, str]] = []
         _world(env, log)
         loop(env, 5.0)
         loop(env, 12.0)
         logs.append((log, next(env._eid)))
-    assert logs[0] == logs[1]
+    assert logs[0] == logs[1] == logs[2]
 
 
 def test_an_unhandled_failure_crashes_the_run() -> None:

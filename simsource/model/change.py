@@ -23,7 +23,7 @@ from typing import TYPE_CHECKING, Any
 import simpy
 
 from simsource.model.core import PRIO_GOVERNANCE
-from simsource.model.rng import choice_index, expo, pick
+from simsource.model.rng import Draws, choice_index, expo, pick
 
 if TYPE_CHECKING:
     from simsource.model.suppliers import SupplierActor
@@ -51,7 +51,7 @@ class ChangeOutcome:
         self.price_msek_per_day = price
 
 
-def change_request(w: World, sup: SupplierActor, d: list[float], out: list[ChangeOutcome]
+def change_request(w: World, sup: SupplierActor, d: Draws, out: list[ChangeOutcome]
                    ) -> Generator[simpy.Event, Any, None]:
     """Raise a change request with ``sup`` and negotiate until it is agreed; appends the
     outcome to ``out``."""
@@ -85,7 +85,7 @@ def change_request(w: World, sup: SupplierActor, d: list[float], out: list[Chang
 OP_CHANGE_WIDTH = 7 + 5 * 14   # areas (count + 5 picks), effort, then one request per owner
 
 
-def operational_change(w: World, d: list[float]) -> Generator[simpy.Event, Any, None]:
+def operational_change(w: World, d: Draws) -> Generator[simpy.Event, Any, None]:
     """A non-standard change the business asks for: a change request to every supplier whose
     area it touches, then their work (paid per person-day at the agreed price)."""
     env, ch = w.env, w.sc.changes

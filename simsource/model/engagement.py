@@ -35,7 +35,7 @@ import simpy
 
 from simsource.model.core import MONTH_DAYS, PRIO_EMBEDDED
 from simsource.model.ideas import IDEA_WIDTH, IdeaFactory
-from simsource.model.rng import expo
+from simsource.model.rng import Draws, expo
 
 if TYPE_CHECKING:
     from simsource.model.world import World
@@ -53,7 +53,7 @@ class Engagement:
         self.exposure = 0.0                   # cumulative finding hazard per latent need
         self.rate_per_person_day = e.discovery_per_fte_year / self.days
         self.life_days = e.need_life_years * self.days
-        self.needs: list[tuple[float, float, int, list[float]]] = []   # (threshold, death, k, d)
+        self.needs: list[tuple[float, float, int, Draws]] = []   # (threshold, death, k, d)
         self.need_draws = w.streams.entities("latent-need", _NEED_WIDTH)
         self.factory = IdeaFactory(w.sc, self.need_draws, "embedded", e.domain_mix,
                                    embedded=True, screening_pass=e.screening_pass,

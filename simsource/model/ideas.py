@@ -11,7 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from simsource.model.overrun import OverrunTail
-from simsource.model.rng import EntityDraws, choice_index, expo, lognormal_mean, pick
+from simsource.model.rng import Draws, EntityDraws, choice_index, expo, lognormal_mean, pick
 from simsource.scenario.schema import DOMAINS, DomainMix, Scenario
 
 MAX_OWNERS = 5                       # at most one supplier per area
@@ -35,7 +35,7 @@ class Idea:
     screening_pass: float
     matching_pass: float
     matching_factor: float        # matching effort relative to other ideas
-    draws: list[float]            # the idea's own uniforms (see the offsets above)
+    draws: Draws                  # the idea's own uniforms (see the offsets above)
     created: float
     stage: str = "idea"
     times: dict[str, float] = field(default_factory=dict)
@@ -61,7 +61,7 @@ class Idea:
         """Unit exponential of hand-off ``i`` (0: to matching, 1: to decision, 2: to project)."""
         return expo(self.draws[17 + i])
 
-    def cr_draws(self, owner_index: int) -> list[float]:
+    def cr_draws(self, owner_index: int) -> Draws:
         """The draws of the change request to the ``owner_index``-th supplier involved."""
         start = _CR + owner_index * CR_WIDTH
         return self.draws[start:start + CR_WIDTH]
@@ -90,7 +90,7 @@ class IdeaFactory:
         self.matching_pass = sc.funnel.matching_pass if matching_pass is None else matching_pass
         self.matching_factor = matching_factor
 
-    def make(self, idea_id: int, now: float, d: list[float] | None = None) -> Idea:
+    def make(self, idea_id: int, now: float, d: Draws | None = None) -> Idea:
         """Idea number ``idea_id`` created at ``now`` from the source's next draws (or ``d``)."""
         sc = self.sc
         d = self.source_draws.next() if d is None else d

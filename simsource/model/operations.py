@@ -28,7 +28,7 @@ from typing import TYPE_CHECKING, Any
 import simpy
 
 from simsource.model.core import APP_OWNER, PRIO_TRIAGE, SUP_INCIDENT
-from simsource.model.rng import expo, pick
+from simsource.model.rng import Draws, expo, pick
 from simsource.model.sources import poisson_rate_per_day
 
 if TYPE_CHECKING:
@@ -45,7 +45,7 @@ class Incident:
     __slots__ = ("area", "border", "cross", "d", "id", "second", "t0")
 
     def __init__(self, iid: int, area: str, second: str | None, border: list[str],
-                 cross: bool, d: list[float], t0: float) -> None:
+                 cross: bool, d: Draws, t0: float) -> None:
         self.id = iid
         self.area = area
         self.second = second

@@ -25,7 +25,7 @@ from simsource.model.funnel import idea_life
 from simsource.model.governance import start_governance
 from simsource.model.ideas import Idea
 from simsource.model.kpis import collect_kpis, collect_timeseries
-from simsource.model.loop import run_until
+from simsource.model.loop import Environment, run_until
 from simsource.model.operations import start_incidents
 from simsource.model.partnership import PartnershipEffects
 from simsource.model.recorder import Recorder
@@ -49,7 +49,7 @@ class World:
 
     def __init__(self, sc: Scenario, seed: int, replication: int, trace: bool = False) -> None:
         self.sc = sc
-        self.env = env = simpy.Environment()
+        self.env = env = Environment()
         self.streams = Streams(seed, replication)
         self.rec = rec = Recorder(sc, trace)
         self.fx = PartnershipEffects(sc.partnership)
