@@ -48,7 +48,7 @@ def _run(loop: Callable[[simpy.Environment, float], None],
 
 
 def test_same_events_order_ids_and_clock_as_simpy() -> None:
-    ours = _run(run_until)
+    ours = _run(run_until, Environment)
     simpys = _run(lambda env, t: env.run(until=t))
     assert ours == simpys
     assert ours[2] == 10.0
@@ -133,7 +133,7 @@ def test_can_continue_after_a_stop_like_simpy() -> None:
 
 
 def test_an_unhandled_failure_crashes_the_run() -> None:
-    env = simpy.Environment()
+    env = Environment()
 
     def broken() -> Generator[simpy.Event, Any, None]:
         yield env.timeout(1.0)

@@ -7,7 +7,8 @@ processes 60,000-odd events, most with one callback. :func:`run_until` does exac
 ``run(until=t)`` does — the same stop event (urgent, scheduled at the start, so it comes before
 any event at ``t``), the same events in the same order, the same failure of an undefused failed
 event, and the stop event rescheduled at the end as SimPy does (so the event ids and the KPI
-``sim_events`` are unchanged) — with the loop inlined.
+``sim_events`` are unchanged) — with the loop inlined, on this module's :class:`Environment`
+(a plain SimPy environment is run by SimPy's own ``run``).
 
 **The instant queues** (:class:`Environment`). SimPy keeps every scheduled event in one heap
 ordered by (time, priority, id). More than half of a replication's events are scheduled for
@@ -191,14 +192,14 @@ def run_until(env: simpy.Environment, until: float) -> None:
     at = float(until)
     if at <= env.now:
         raise ValueError(f"until ({at}) must be greater than the current simulation time")
+    if not isinstance(env, Environment):
+        env.run(until=at)   # a plain SimPy environment: SimPy's own loop
+        return
     stop = simpy.Event(env)
     stop._ok = True
     stop._value = None
     env.schedule(stop, URGENT, at - env.now)
-    if isinstance(env, Environment):
-        _loop_instant_queues(env, stop)
-    else:
-        _loop_heap(env, stop)
+    _loop_instant_queues(env, stop)
 
 
 def _stopped(env: simpy.Environment, stop: simpy.Event) -> None:
@@ -212,20 +213,6 @@ def _fail(event: Any) -> None:
     exc = type(event._value)(*event._value.args)
     exc.__cause__ = event._value
     raise exc
-
-
-def _loop_heap(env: simpy.Environment, stop: simpy.Event) -> None:
-    queue = env._queue
-    while True:
-        env._now, _, _, event = heappop(queue)  # the stop event is in it: never empty
-        callbacks, event.callbacks = event.callbacks, None  # type: ignore[assignment]
-        if event is stop:
-            _stopped(env, stop)
-            return
-        for callback in callbacks:
-            callback(event)
-        if not event._ok and not hasattr(event, "_defused"):
-            _fail(event)
 
 
 def _loop_instant_queues(env: Environment, stop: simpy.Event) -> None:
