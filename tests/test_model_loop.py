@@ -110,13 +110,104 @@ def test_peek_and_step_see_the_instant_queues() -> None:
     ev.succeed()
     assert env.peek() == 0.0
     assert env.pending() == 2
+    def nothing() -> Generator[simpy.Event, Any, None]:
+        yield from ()
+
+    env.process(nothing())         # its start is urgent: pending in the third queue
+    assert env.pending() == 3
+    env.step()                     # it starts, ends, and its end is pending
+    assert env.pending() == 3
     env.step()
     assert ev.processed
+    assert env.pending() == 2
+    env.step()
     assert env.pending() == 1
     env.step()
     assert env.now == 2.0
     assert env.pending() == 0
     assert env.peek() == float("inf")
+
+
+def test_event_constructors_are_bound_to_the_instance_as_simpy_binds_them() -> None:
+    """SimPy binds ``env.timeout``, ``env.event`` … to an environment once (BoundClass
+    .bind_early), but only those its own class declares; a subclass that did not would build
+    them anew at every call (a cost, not a change of behaviour: hence this test)."""
+    from simpy.core import BoundClass
+
+    env = Environment()
+    names = [n for n, o in vars(simpy.Environment).items() if type(o) is BoundClass]
+    assert {"timeout", "process", "event", "all_of", "any_of"} <= set(names)
+    assert set(names) <= set(vars(env))
+    assert vars(env)["event"].__self__ is env
+
+
+def _pending(env: simpy.Environment) -> list[tuple[float, int, int]]:
+    """(time, priority, id) of every scheduled event, wherever it waits."""
+    items = [*env._queue, *getattr(env, "_urgent", ()), *getattr(env, "_normal", ())]
+    return sorted((t, int(p), eid) for t, p, eid, _ in items)
+
+
+def test_timeouts_and_processes_are_made_as_simpy_makes_them() -> None:
+    """``env.timeout`` and ``env.process`` build SimPy's own events in place: the same classes
+    and attributes as SimPy's constructors (the model's fast paths skip only the calls)."""
+    ours, simpys = Environment(), simpy.Environment()
+
+    def gen(env: simpy.Environment) -> Generator[simpy.Event, Any, None]:
+        yield env.timeout(1.0)
+
+    def shape(event: simpy.Event, env: simpy.Environment) -> dict[str, Any]:
+        out: dict[str, Any] = {}
+        for k, v in vars(event).items():
+            if k == "env":
+                assert v is env
+            elif k == "callbacks":
+                out[k] = [getattr(cb, "__name__", cb) for cb in v]
+            elif k in ("_generator", "_wake"):
+                continue
+            else:
+                out[k] = type(v).__name__ if k == "_target" else v
+        return out
+
+    for env in (ours, simpys):
+        env.timeout(0.5, value="v")
+    t_ours, t_simpy = ours.timeout(2.5, "w"), simpys.timeout(2.5, "w")
+    assert type(t_ours) is simpy.Timeout
+    assert shape(t_ours, ours) == shape(t_simpy, simpys)
+    p_ours, p_simpy = ours.process(gen(ours)), simpys.process(gen(simpys))
+    assert isinstance(p_ours, simpy.Process)
+    assert shape(p_ours, ours) == shape(p_simpy, simpys)
+    assert type(p_ours.target) is type(p_simpy.target)
+    assert shape(p_ours.target, ours) == shape(p_simpy.target, simpys)
+    assert _pending(ours) == _pending(simpys)
+    with pytest.raises(ValueError, match="is not a generator"):
+        ours.process(42)  # type: ignore[arg-type]
+    with pytest.raises(ValueError, match="Negative delay"):
+        ours.timeout(-1.0)
+
+
+@pytest.mark.parametrize("make", [Environment, simpy.Environment])
+def test_a_process_gets_a_failure_and_ends_as_in_simpy(
+        make: Callable[[], simpy.Environment]) -> None:
+    env = make()
+    boom = KeyError("boom")
+    seen: list[tuple[bool, bool]] = []
+
+    def waiter(ev: simpy.Event) -> Generator[simpy.Event, Any, str]:
+        try:
+            yield ev
+        except KeyError as exc:   # its own copy, caused by the failure
+            seen.append((exc is not boom, exc.__cause__ is boom))
+        return "done"
+
+    ev = env.event()
+    p = env.process(waiter(ev))
+    ev.fail(boom)
+    run_until(env, 1.0)
+    assert seen == [(True, True)]
+    assert ev.defused
+    assert not p.is_alive
+    assert p.target is None        # a finished process waits for nothing
+    assert p.value == "done"
 
 
 def test_can_continue_after_a_stop_like_simpy() -> None:
@@ -127,9 +218,11 @@ def test_can_continue_after_a_stop_like_simpy() -> None:
         log: list[tuple[float, str]] = []
         _world(env, log)
         loop(env, 5.0)
+        stopped = _pending(env)   # SimPy leaves its spent stop event scheduled, first at 5.0
         loop(env, 12.0)
-        logs.append((log, next(env._eid)))
+        logs.append((log, next(env._eid), stopped))
     assert logs[0] == logs[1] == logs[2]
+    assert (5.0, -1, logs[0][2][0][2]) == logs[0][2][0]
 
 
 def test_an_unhandled_failure_crashes_the_run() -> None:
@@ -140,8 +233,11 @@ def test_an_unhandled_failure_crashes_the_run() -> None:
         raise KeyError("boom")
 
     env.process(broken())
-    with pytest.raises(KeyError, match="boom"):
+    with pytest.raises(KeyError, match="boom") as failed:
         run_until(env, 5.0)
+    # as SimPy's step: a copy of the exception, caused by the process's own
+    assert isinstance(failed.value.__cause__, KeyError)
+    assert failed.value.__cause__ is not failed.value
 
 
 def test_until_must_be_in_the_future() -> None:
