@@ -210,6 +210,32 @@ def test_a_process_gets_a_failure_and_ends_as_in_simpy(
     assert p.value == "done"
 
 
+@pytest.mark.parametrize("make", [Environment, simpy.Environment])
+def test_a_failing_process_fails_as_in_simpy(make: Callable[[], simpy.Environment]) -> None:
+    env = make()
+
+    def broken() -> Generator[simpy.Event, Any, None]:
+        yield env.timeout(1.0)
+        raise KeyError("boom")
+
+    caught: list[BaseException] = []
+
+    def watcher(p: simpy.Process) -> Generator[simpy.Event, Any, None]:
+        try:
+            yield p
+        except KeyError as exc:
+            caught.append(exc)
+
+    p = env.process(broken())
+    env.process(watcher(p))
+    run_until(env, 5.0)
+    assert p.ok is False
+    assert p.target is None
+    assert env.active_process is None
+    assert p.value.__traceback__ is not None
+    assert len(caught) == 1
+
+
 def test_can_continue_after_a_stop_like_simpy() -> None:
     logs = []
     for loop, make in ((run_until, simpy.Environment), (run_until, Environment),
