@@ -38,12 +38,20 @@ class Settings:
     store_n: int = 200                        # synthetic batch written through ResultStore
     store_jobs: int = 2
     profile_reps: int = 0
+    # the cost of a design point: calibrate and explore as in the README, fewer points
+    calibrate_budget: int = 250               # simulations (about 15 candidates)
+    explore_futures: int = 16
+    explore_replications: int = 3
+    design_repeats: int = 2                   # whole commands of 20-30 s each
+    design_sets: tuple[str, ...] = ()
 
 
 _TINY = ("scenario.years=0.25", "scenario.warmup_years=0.1")
 QUICK = Settings(repeats=2, customers=5_000, model_reps=1, peer_customers=500, peer_repeats=1,
                  batch_n=4, batch_sets=_TINY, memory_small=2, memory_large=4, memory_sets=_TINY,
-                 store_n=4, pool_n=4, pool_sets=_TINY, app_pause=0.0, app_repeats=1)
+                 store_n=4, pool_n=4, pool_sets=_TINY, app_pause=0.0, app_repeats=1,
+                 calibrate_budget=100, explore_futures=2, explore_replications=1,
+                 design_repeats=1, design_sets=_TINY)
 
 
 # ---- figures -------------------------------------------------------------------------------
@@ -118,6 +126,10 @@ FIGURES: list[tuple[str, str, str, tuple[str, float] | None]] = [
     ("startup_run_n1_s", "start-up: simsource run nacka-multi -n 1 --quiet", "s", None),
     ("store_overhead_share", "store overhead: result writing / batch time", "share",
      ("<=", 0.05)),
+    ("calibrate_point_s", "calibrate: one candidate (README command, fewer candidates)", "s",
+     ("<=", 6.0)),
+    ("explore_point_s", "explore: one future, both policies (README command, fewer futures)",
+     "s", ("<=", 3.0)),
     ("ciw_vs_simpy", "peer: Ciw customers/s / SimPy customers/s (M/M/5)", "ratio", None),
     ("salabim_vs_simpy", "peer: salabim customers/s / SimPy customers/s (M/M/5)", "ratio", None),
 ]

@@ -13,7 +13,8 @@ drift on a shared, noisy machine hits all of them alike. See docs/performance.md
 Parts (``--only``), one module each: ``engine`` (engine overhead, replication cost:
 engine_overhead.py), ``peers`` (Ciw, salabim), ``startup``, ``parallel`` and ``memory`` (the
 command line: commands.py), ``pool`` (warm-pool speed-up: warm_pool.py), ``app`` (teaching page
-first-result latency: app_latency.py), ``store`` (store_overhead.py); profile_model.py profiles,
+first-result latency: app_latency.py), ``store`` (store_overhead.py), ``design`` (the cost of a
+``calibrate`` and an ``explore`` design point: design_points.py); profile_model.py profiles,
 figures.py holds the figures and their targets, harness.py runs and times commands. The parts
 that run the ``simsource run`` command line are skipped with a note when it is missing.
 Instructions per event, independent of load, are counted apart: ``python -m
@@ -36,6 +37,7 @@ from typing import Any
 
 from benchmarks.app_latency import bench_app, bench_app_browser
 from benchmarks.commands import bench_memory, bench_parallel, bench_startup
+from benchmarks.design_points import bench_design
 from benchmarks.engine_overhead import bench_engine
 from benchmarks.figures import FIGURES, QUICK, Settings, clean, new_figures, table
 from benchmarks.harness import ROOT, Clock, cli_available, scratch
@@ -46,7 +48,7 @@ from benchmarks.warm_pool import bench_warm_pool
 __all__ = ["FIGURES", "PARTS", "main", "run_suite"]
 
 RESULTS = ROOT / "benchmarks" / "results"
-PARTS = ("engine", "peers", "startup", "parallel", "pool", "app", "memory", "store")
+PARTS = ("engine", "peers", "startup", "parallel", "pool", "app", "memory", "store", "design")
 SCHEMA = 1
 
 
@@ -72,14 +74,14 @@ def run_suite(s: Settings, parts: Sequence[str], clock: Clock) -> dict[str, Any]
     info = machine()
     if "engine" in parts or "peers" in parts:
         bench_engine(s, figs, clock, peers="peers" in parts, engine="engine" in parts)
-    cli_parts = [p for p in ("startup", "parallel", "memory") if p in parts]
+    cli_parts = [p for p in ("startup", "parallel", "memory", "design") if p in parts]
     hook_shares: list[float] = []
     with scratch() as tmp:
         if cli_parts:
             ok, why = cli_available()
             if not ok:
                 for key in ("startup_help_s", "startup_run_n1_s", "parallel_efficiency",
-                            "memory_ratio"):
+                            "memory_ratio", "calibrate_point_s", "explore_point_s"):
                     figs[key].note = f"skipped: {why}"
                 cli_parts = []
         if "startup" in cli_parts:
@@ -88,6 +90,8 @@ def run_suite(s: Settings, parts: Sequence[str], clock: Clock) -> dict[str, Any]
             bench_parallel(s, figs, clock, tmp, hook_shares)
         if "memory" in cli_parts:
             bench_memory(s, figs, clock, tmp)
+        if "design" in cli_parts:
+            bench_design(s, figs, clock, tmp)
         if "pool" in parts:
             bench_warm_pool(s, figs, clock)
         if "app" in parts:

@@ -133,8 +133,60 @@ class LazyGroup(click.Group):
                 formatter.write_dl(rows)
 
 
+#: commands that run batches on the local worker pool when ``-j`` is not 1
+POOL_COMMANDS = frozenset({"run", "compare", "sweep", "staff", "sensitivity", "calibrate",
+                           "explore"})
+
+
+def _option(args: list[str], long: str, short: str | None = None) -> str | None:
+    """The value of an option in raw arguments (``--jobs 2``, ``--jobs=2``, ``-j 2``, ``-j2``),
+    the last one given; None when absent."""
+    value = None
+    for k, arg in enumerate(args):
+        if arg == "--":
+            break
+        if arg == long or (short is not None and arg == short):
+            value = args[k + 1] if k + 1 < len(args) else None
+        elif arg.startswith(long + "="):
+            value = arg[len(long) + 1:]
+        elif short is not None and arg.startswith(short) and not arg.startswith("--"):
+            value = arg[len(short):]
+    return value
+
+
+def wants_local_pool(args: list[str]) -> bool:
+    """Whether these command-line arguments run a batch on the local worker pool (a pool
+    command, ``-j`` not 1, the local backend, not ``--help``), as far as the raw arguments
+    tell before click parses them: only to start the pool's fork server early, so a wrong
+    guess costs time, never a result."""
+    command = next((a for a in args if not a.startswith("-")), None)
+    if command not in POOL_COMMANDS or {"-h", "--help"} & set(args):
+        return False
+    if (_option(args, "--backend") or "local") != "local":
+        return False
+    jobs = _option(args, "--jobs", "-j")
+    if jobs is None:
+        from simsource.experiment.backend import default_jobs
+
+        return default_jobs() > 1
+    try:
+        return int(jobs) > 1
+    except ValueError:
+        return False
+
+
 class SimsourceGroup(LazyGroup):
     """Turns user errors into clear lines with exit 2 and internal errors into exit 1."""
+
+    def parse_args(self, ctx: click.Context, args: list[str]) -> list[str]:
+        # before the command's module and the library are imported (a third of a second):
+        # the fork server imports the model meanwhile, on the other core
+        if wants_local_pool(args):
+            from simsource.experiment import pool
+
+            with contextlib.suppress(OSError):   # no fork server now: the pool starts later
+                pool.prestart()
+        return super().parse_args(ctx, args)
 
     def invoke(self, ctx: click.Context) -> Any:
         debug = bool(ctx.params.get("debug"))

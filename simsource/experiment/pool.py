@@ -9,7 +9,10 @@ This is the only module of simsource that creates worker processes.
 Workers come from a fork server that has imported the model already
 (``set_forkserver_preload``): a new worker is a fork of a warm interpreter, which is also safe
 in a multi-threaded parent such as the Streamlit server. Where there is no fork server
-(Windows, macOS before 3.14 by choice of default) workers are spawned.
+(Windows, macOS before 3.14 by choice of default) workers are spawned. A command line that will
+run a batch starts the fork server first of all (:func:`prestart`, from
+:mod:`simsource.cli`), so the server imports the model while the command imports its own
+modules.
 
 The pool holds as many workers as the largest ``jobs`` asked for so far; a batch asking for
 fewer keeps at most that many tasks running (:meth:`WarmPool.window`). It is shut down at
@@ -78,6 +81,21 @@ def _worker_init(parent: int) -> None:
     # Ctrl-C is the parent's business: it stops the pool and keeps what is written.
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     _watch_parent(parent)
+
+
+def prestart() -> None:
+    """Start the fork server now, before this process imports its own heavy modules: it then
+    imports the model (about a second) while this process imports and prepares the batch, on
+    another core, and the pool's workers fork from it as soon as the batch needs them. Cheap
+    (one process spawned, nothing waited for); the server exits with this process. A command
+    that turns out to need no worker has spent some CPU of an idle core."""
+    if start_method() != "forkserver":
+        return
+    from multiprocessing import forkserver
+
+    ctx = multiprocessing.get_context("forkserver")
+    ctx.set_forkserver_preload(PRELOAD)
+    forkserver.ensure_running()
 
 
 class WarmPool:

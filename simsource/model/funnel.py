@@ -29,7 +29,8 @@ def _enter(w: World, idea: Idea, stage: str) -> None:
     idea.stage = stage
     idea.times[stage] = now
     w.rec.stage_in(now, stage)
-    w.rec.trace(now, "idea", idea.id, f"enters {stage}", stage)
+    if w.rec.events is not None:
+        w.rec.trace(now, "idea", idea.id, f"enters {stage}", stage)
 
 
 def _leave(w: World, idea: Idea, stage: str, passed: bool) -> bool:
@@ -37,8 +38,9 @@ def _leave(w: World, idea: Idea, stage: str, passed: bool) -> bool:
     now = w.env.now
     t_in = idea.times[stage]
     w.rec.stage_out(now, stage, t_in, passed)
-    w.rec.trace(now, "idea", idea.id, f"{'passes' if passed else 'dropped at'} {stage}", stage,
-                f"after {now - t_in:.1f} days")
+    if w.rec.events is not None:
+        w.rec.trace(now, "idea", idea.id, f"{'passes' if passed else 'dropped at'} {stage}",
+                    stage, f"after {now - t_in:.1f} days")
     if not passed:
         idea.outcome = f"dropped:{stage}"
         w.idea_done(idea)
@@ -57,7 +59,7 @@ def _transition(w: World, idea: Idea, i: int) -> Generator[simpy.Event, Any, Non
     delay = fx.handoff_delay(idea.e_handoff(i))
     wait = fx.sync_wait(w.env.now + delay)
     if delay + wait > 0:
-        if wait > 0:
+        if wait > 0 and w.rec.events is not None:
             w.rec.trace(w.env.now, "idea", idea.id, "waits", idea.stage,
                         f"{wait:.0f} days for the next sync point")
         yield w.env.timeout(delay + wait)

@@ -100,7 +100,9 @@ def _route(w: World, inc: Incident) -> Generator[simpy.Event, Any, int]:
                 yield from w.suppliers[chosen].resolve(effort)
         bounces += 1
         rec.incident_bounced(env.now, inc.id)
-        rec.trace(env.now, "incident", inc.id, "bounced", inc.area, f"not {chosen}'s", chosen)
+        if rec.events is not None:
+            rec.trace(env.now, "incident", inc.id, "bounced", inc.area, f"not {chosen}'s",
+                      chosen)
         candidates.remove(chosen)
     # still not with its owner: the unit triages it
     yield from _triage(w, inc)
@@ -133,7 +135,8 @@ def incident(w: World, inc: Incident) -> Generator[simpy.Event, Any, None]:
     if rec.events is not None:
         rec.trace(env.now, "incident", inc.id, "owned", inc.area,
                   f"after {env.now - inc.t0:.1f} days, {bounces} bounces", owner)
-    if env.now - inc.t0 > ops.between_chairs_after_days or bounces > ops.between_chairs_bounces:
+    if rec.events is not None and (env.now - inc.t0 > ops.between_chairs_after_days
+                                   or bounces > ops.between_chairs_bounces):
         rec.trace(env.now, "incident", inc.id, "between chairs", inc.area,
                   f"unowned {env.now - inc.t0:.1f} days, {bounces} bounces", owner)
     if inc.cross:
@@ -148,7 +151,8 @@ def incident(w: World, inc: Incident) -> Generator[simpy.Event, Any, None]:
             return
     yield from w.suppliers[owner].resolve(effort)
     rec.incident_resolved(env.now, inc.id)
-    rec.trace(env.now, "incident", inc.id, "resolved", inc.area, "", owner)
+    if rec.events is not None:
+        rec.trace(env.now, "incident", inc.id, "resolved", inc.area, "", owner)
 
 
 def incident_source(w: World, area: str, rate_per_day: float

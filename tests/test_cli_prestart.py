@@ -1,0 +1,109 @@
+"""The fork server of the worker pool starts before a batch command imports the library
+(issue 18: a ``-j 2`` command otherwise waits for it to import the model)."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+
+import pytest
+from click.testing import CliRunner
+
+import simsource.cli as cli
+from simsource.experiment import pool
+
+
+@pytest.mark.parametrize(("args", "expected"), [
+    (["run", "nacka-multi", "-n", "60", "-j", "2"], True),
+    (["run", "nacka-multi", "-j2"], True),
+    (["compare", "a", "b", "--jobs", "4"], True),
+    (["sweep", "a", "--jobs=2"], True),
+    (["--debug", "staff", "a", "-j", "3"], True),
+    (["sensitivity", "a", "-j", "2", "--backend", "local"], True),
+    (["calibrate", "a", "-j", "2"], True),
+    (["explore", "a", "-j", "2"], True),
+    (["run", "nacka-multi", "-j", "1"], False),
+    (["run", "nacka-multi", "-j", "2", "-j", "1"], False),     # the last one counts, as in click
+    (["run", "nacka-multi", "-j", "two"], False),             # click will report it
+    (["run", "nacka-multi", "-j", "2", "--backend", "dask"], False),
+    (["run", "nacka-multi", "-j", "2", "--backend=dask"], False),
+    (["run", "nacka-multi", "-j", "2", "--help"], False),
+    (["run", "-h"], False),
+    (["validate", "x.toml"], False),
+    (["plot", "results/x"], False),
+    (["app"], False),
+    ([], False),
+    (["--version"], False),
+])
+def test_which_arguments_start_the_pool_early(args: list[str], expected: bool) -> None:
+    assert cli.wants_local_pool(args) is expected
+
+
+@pytest.mark.parametrize("cores", [1, 2])
+def test_without_jobs_the_pool_starts_early_when_there_are_several_cores(
+        monkeypatch: pytest.MonkeyPatch, cores: int) -> None:
+    from simsource.experiment import backend
+
+    monkeypatch.setattr(backend, "default_jobs", lambda: cores)
+    assert cli.wants_local_pool(["run", "nacka-multi", "-n", "60"]) is (cores > 1)
+
+
+@pytest.mark.parametrize(("jobs", "started"), [("2", True), ("1", False)])
+def test_a_batch_command_starts_the_fork_server_before_it_runs(
+        monkeypatch: pytest.MonkeyPatch, jobs: str, started: bool) -> None:
+    calls: list[bool] = []
+    monkeypatch.setattr(pool, "prestart", lambda: calls.append(True))
+    res = CliRunner().invoke(cli.main, ["run", "no-such-scenario", "-n", "2", "-j", jobs])
+    assert res.exit_code == 2   # the unknown scenario, reported after the early start
+    assert calls == ([True] if started else [])
+
+
+_ORDER = """
+import json, sys
+from simsource.experiment import pool
+seen = []
+heavy = ("simsource.cli.experiment_cmds", "simsource.scenario", "simsource.model", "pandas",
+         "scipy", "numpy")
+pool.prestart = lambda: seen.append(sorted(m for m in sys.modules if m.startswith(heavy)))
+from simsource.cli import main
+try:
+    main(["run", "no-such-scenario", "-n", "2", "-j", "2"], standalone_mode=False)
+except BaseException:
+    pass
+print(json.dumps(seen))
+"""
+
+
+def test_the_fork_server_starts_before_the_command_imports_anything_heavy() -> None:
+    out = subprocess.run([sys.executable, "-c", _ORDER], capture_output=True, text=True,
+                         check=True, timeout=120).stdout
+    assert json.loads(out.strip().splitlines()[-1]) == [[]]
+
+
+_SERVER = """
+import json, os
+from multiprocessing import forkserver
+from simsource.experiment import pool
+pool.prestart()
+server = forkserver._forkserver
+first = server._forkserver_pid
+pool.prestart()   # a second call keeps the same server
+workers = pool.get_pool(2)
+workers.warm()
+pids = sorted({workers.submit(os.getppid).result() for _ in range(4)})
+print(json.dumps({"first": first, "again": server._forkserver_pid, "parents": pids,
+                  "preload": server._preload_modules}))
+pool.shutdown()
+"""
+
+
+@pytest.mark.skipif(pool.start_method() != "forkserver", reason="no fork server here")
+def test_the_early_fork_server_is_the_one_the_pool_forks_its_workers_from() -> None:
+    out = subprocess.run([sys.executable, "-c", _SERVER], capture_output=True, text=True,
+                         check=True, timeout=120).stdout
+    got = json.loads(out.strip().splitlines()[-1])
+    assert got["first"] is not None
+    assert got["again"] == got["first"]
+    assert got["parents"] == [got["first"]]          # every worker is a fork of that server
+    assert got["preload"] == pool.PRELOAD
