@@ -25,7 +25,7 @@ from pathlib import Path
 from typing import Any
 
 from benchmarks.figures import Figure, Settings, median
-from benchmarks.harness import Clock, check, rotated, run_cmd, simsource_cmd
+from benchmarks.harness import Clock, check, manifest, rotated, run_cmd, simsource_cmd
 
 CALIBRATE_PARAMS = ",".join([
     "coordination.governance_fte_per_supplier", "coordination.governance_fte_per_pair",
@@ -75,7 +75,7 @@ def bench_design(s: Settings, figs: dict[str, Figure], clock: Clock, tmp: Path) 
             else:
                 p = run_cmd(explore_args(s, out))
                 check(p, "simsource explore")
-                futures = float(_json(out / "manifest.json")["futures"])
+                futures = float(manifest(out)["futures"])
                 exp.append({"wall_s": p.wall_s, "points": futures,
                             "simulations": futures * len(EXPLORE_POLICIES)
                             * s.explore_replications})

@@ -83,6 +83,15 @@ def _worker_init(parent: int) -> None:
     _watch_parent(parent)
 
 
+def _context(method: str) -> Any:
+    """The multiprocessing context of the pool's workers; a fork server's preload is set (it
+    takes effect when this process starts its fork server, i.e. for its first pool)."""
+    ctx = multiprocessing.get_context(method)
+    if method == "forkserver":
+        ctx.set_forkserver_preload(PRELOAD)
+    return ctx
+
+
 def prestart() -> None:
     """Start the fork server now, before this process imports its own heavy modules: it then
     imports the model (about a second) while this process imports and prepares the batch, on
@@ -93,8 +102,7 @@ def prestart() -> None:
         return
     from multiprocessing import forkserver
 
-    ctx = multiprocessing.get_context("forkserver")
-    ctx.set_forkserver_preload(PRELOAD)
+    _context("forkserver")
     forkserver.ensure_running()
 
 
@@ -103,13 +111,9 @@ class WarmPool:
 
     def __init__(self, size: int) -> None:
         method = start_method()
-        ctx = multiprocessing.get_context(method)
-        if method == "forkserver":
-            # effective when this process starts its fork server, i.e. for its first pool
-            ctx.set_forkserver_preload(PRELOAD)
         self.size = size
         self.method = method
-        self.executor = ProcessPoolExecutor(max_workers=size, mp_context=ctx,
+        self.executor = ProcessPoolExecutor(max_workers=size, mp_context=_context(method),
                                             initializer=_worker_init, initargs=(os.getpid(),))
         self.batches = 0
 
