@@ -4,6 +4,10 @@ replication cost, and the Ciw and salabim peers, measured in this process."""
 from __future__ import annotations
 
 import gc
+import json
+import os
+import subprocess
+import sys
 import time
 from collections.abc import Callable
 from typing import Any
@@ -26,6 +30,60 @@ def _timed_simulate(sc: Any, seed: int, reps: int) -> tuple[float, float, float]
         cpu += time.process_time() - c0
         events += kpis["sim_events"]
     return wall, cpu, events
+
+
+# the Python model, in a child process (this one has the compiled model loaded, if built): the
+# same measurement as _timed_simulate, one line of JSON per request, interleaved with the rest
+_PURE_CHILD = """
+import gc, json, sys, time
+from simsource import load_scenario, simulate
+from simsource.model import native
+sc = load_scenario(sys.argv[1])
+seed, reps = int(sys.argv[2]), int(sys.argv[3])
+simulate(sc, seed=seed + 1, replication=0)
+print(json.dumps({"model": native.describe()}), flush=True)
+for _ in sys.stdin:
+    wall = cpu = events = 0.0
+    for r in range(reps):
+        gc.collect()
+        c0, t0 = time.process_time(), time.perf_counter()
+        kpis = simulate(sc, seed=seed, replication=r)
+        wall += time.perf_counter() - t0
+        cpu += time.process_time() - c0
+        events += kpis["sim_events"]
+    print(json.dumps({"wall_s": wall, "cpu_s": cpu, "events": events, "reps": reps}), flush=True)
+"""
+
+
+class PureModel:
+    """``nacka-multi`` on the pure-Python model (``SIMSOURCE_PURE=1``) in a child process that
+    stays up between repeats: what the engine ratio is without the compiled modules."""
+
+    def __init__(self, scenario: str, seed: int, reps: int) -> None:
+        env = {**os.environ, "SIMSOURCE_PURE": "1"}
+        self.proc = subprocess.Popen(
+            [sys.executable, "-c", _PURE_CHILD, scenario, str(seed), str(reps)], env=env,
+            stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+        self.model = str(self._read()["model"])
+
+    def _read(self) -> dict[str, Any]:
+        assert self.proc.stdout is not None
+        line = self.proc.stdout.readline()
+        if not line:
+            raise RuntimeError(f"the pure-Python model process ended (exit {self.proc.wait()})")
+        data: dict[str, Any] = json.loads(line)
+        return data
+
+    def measure(self) -> dict[str, Any]:
+        assert self.proc.stdin is not None
+        self.proc.stdin.write("go\n")
+        self.proc.stdin.flush()
+        return self._read()
+
+    def close(self) -> None:
+        if self.proc.stdin is not None:
+            self.proc.stdin.close()
+        self.proc.wait(timeout=60)
 
 
 def model_pending(sc: Any, seed: int) -> float:
@@ -84,6 +142,7 @@ def bench_engine(s: Settings, figs: dict[str, Figure], clock: Clock, peers: bool
         "salabim": lambda n: mmc_salabim.run(n, seed=s.seed),
     }
     rows: dict[str, list[dict[str, float]]] = {}
+    pure = PureModel("nacka-multi", s.seed, s.model_reps) if engine else None
     peer_rows: dict[str, list[dict[str, float] | None]] = {k: [] for k in peer_runs}
 
     for i in range(s.repeats):
@@ -106,6 +165,11 @@ def bench_engine(s: Settings, figs: dict[str, Figure], clock: Clock, peers: bool
                         {"wall_s": wall, "cpu_s": cpu, "events": events, "reps": s.model_reps,
                          "years": sc.scenario.years})
                 tasks.append((name, model_task))
+
+            def pure_task() -> None:
+                assert pure is not None
+                rows.setdefault("pure", []).append(pure.measure())
+            tasks.append(("nacka-multi, pure Python", pure_task))
         if peers and i < s.peer_repeats:
             for peer, fn in peer_runs.items():
                 def peer_task(peer: str = peer, fn: Callable[..., Any] = fn) -> None:
@@ -117,8 +181,11 @@ def bench_engine(s: Settings, figs: dict[str, Figure], clock: Clock, peers: bool
             task()
 
     if engine:
+        assert pure is not None
+        pure.close()
         _engine_figures(s, figs, rows)
         _matched_figures(figs, rows, concurrency)
+        _pure_figure(figs, rows, pure.model)
     if peers:
         _peer_figures(s, figs, peer_rows)
 
@@ -158,6 +225,24 @@ def _engine_figures(s: Settings, figs: dict[str, Figure],
                                                              for r in rows[name]])}
         yps = [years / x for x in per_rep]
         yps_fig.samples, yps_fig.value = yps, median(yps)
+
+
+def _pure_figure(figs: dict[str, Figure], rows: dict[str, list[dict[str, float]]],
+                 pure_model: str) -> None:
+    """The engine ratio of the model run as Python (``SIMSOURCE_PURE=1``), same repeats."""
+    from simsource.model import native
+
+    simpy_eps = [r["events"] / r["wall_s"] for r in rows["simpy"]]
+    pure_eps = [r["events"] / r["wall_s"] for r in rows["pure"]]
+    f = figs["engine_overhead_ratio_pure"]
+    f.samples = [p / b for p, b in zip(pure_eps, simpy_eps, strict=True)]
+    f.value = median(f.samples)
+    compiled = [r["events"] / r["wall_s"] for r in rows["nacka-multi"]]
+    f.detail = {"pure_events_per_s": median(pure_eps),
+                "compiled_over_pure": median([c / p for c, p in
+                                              zip(compiled, pure_eps, strict=True)]),
+                "pure_process_model": pure_model, "this_process_model": native.describe()}
+    figs["engine_overhead_ratio"].detail["model"] = native.describe()
 
 
 def _matched_figures(figs: dict[str, Figure], rows: dict[str, list[dict[str, float]]],

@@ -102,6 +102,8 @@ FIGURES: list[tuple[str, str, str, tuple[str, float] | None]] = [
     ("engine_overhead_ratio", "engine overhead: simsource ev/s / bare SimPy M/M/5 ev/s", "ratio",
      (">=", 0.75)),
     ("engine_overhead_ratio_cpu", "  the same ratio in CPU time (robust to load)", "ratio", None),
+    ("engine_overhead_ratio_pure",
+     "  the same ratio, model run as Python (SIMSOURCE_PURE=1, not compiled)", "ratio", None),
     ("simsource_events_per_s", "  simsource events/s (nacka-multi)", "events/s", None),
     ("simpy_events_per_s", "  bare SimPy M/M/5 events/s", "events/s", None),
     ("engine_overhead_ratio_matched",

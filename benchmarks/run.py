@@ -56,9 +56,11 @@ def machine() -> dict[str, Any]:
     import numpy
     import simpy
 
+    from simsource.model import native
+
     info: dict[str, Any] = {"python": platform.python_version(), "platform": platform.platform(),
                             "cpus": os.cpu_count(), "simpy": simpy.__version__,
-                            "numpy": numpy.__version__}
+                            "numpy": numpy.__version__, "model": native.describe()}
     with contextlib.suppress(OSError, AttributeError):
         info["load_avg_start"] = list(os.getloadavg())
     for mod in ("ciw", "salabim"):
@@ -184,7 +186,7 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 def info_line(m: dict[str, Any]) -> str:
-    return f"{m['cpus']} CPUs, Python {m['python']}, SimPy {m['simpy']}"
+    return f"{m['cpus']} CPUs, Python {m['python']}, SimPy {m['simpy']}; model {m['model']}"
 
 
 if __name__ == "__main__":

@@ -35,8 +35,11 @@ def test_quick_run_writes_every_figure_with_its_target(tmp_path: Path) -> None:
     report = json.loads(out.read_text(encoding="utf-8"))
     assert report["schema"] == 1
     assert report["settings"]["repeats"] == 1
-    assert {"python", "cpus", "simpy"} <= set(report["machine"])
+    assert {"python", "cpus", "simpy", "model"} <= set(report["machine"])
     figures = report["figures"]
+    # the pure-Python child says it ran as Python, whatever this process runs
+    detail = figures["engine_overhead_ratio_pure"]["detail"]
+    assert detail["pure_process_model"] == "pure Python (SIMSOURCE_PURE=1)"
     assert set(figures) == {key for key, *_ in FIGURES}
     for key, fig in figures.items():
         assert set(fig) >= FIELDS, key
@@ -51,7 +54,8 @@ def test_quick_run_writes_every_figure_with_its_target(tmp_path: Path) -> None:
         if fig["value"] is not None:
             assert fig["met"] is (fig["value"] >= bound if op == ">=" else fig["value"] <= bound)
     # the in-process parts never depend on the command line, so they always have a value
-    for key in ("engine_overhead_ratio", "simsource_events_per_s", "simpy_events_per_s",
+    for key in ("engine_overhead_ratio", "engine_overhead_ratio_pure",
+                "simsource_events_per_s", "simpy_events_per_s",
                 "engine_overhead_ratio_matched", "concurrency_ceiling",
                 "replication_s_nacka_multi", "sim_years_per_s_nacka_transfer_2017"):
         value = figures[key]["value"]

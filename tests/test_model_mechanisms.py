@@ -19,6 +19,7 @@ from scipy import stats
 from simsource import load_scenario
 from simsource.model import simulate
 from simsource.model.ideas import IDEA_WIDTH, IdeaFactory
+from simsource.model.rng import Streams
 
 MULTI = ("dcg", "basefarm", "dustin", "certessa")
 SHORT: dict[str, Any] = {"scenario.years": 2.0, "scenario.warmup_years": 0.5}
@@ -145,8 +146,8 @@ def test_supplier_business_ideas_are_screened_out_more_often() -> None:
     sc = load_scenario("nacka-multi", overrides={"ideas.supplier_business_pass_factor": 0.4})
     draws = [0.5] * IDEA_WIDTH
     draws[0] = 0.8          # the supplier domain mix (it 0.6, business 0.3): business
-    f = IdeaFactory(sc, None, "supplier:dcg", sc.ideas.supplier_domain_mix,  # type: ignore[arg-type]
-                    supplier="dcg")
+    unused = Streams(1, 0).entities("idea.supplier:dcg", IDEA_WIDTH)  # draws given below
+    f = IdeaFactory(sc, unused, "supplier:dcg", sc.ideas.supplier_domain_mix, supplier="dcg")
     idea = f.make(1, 0.0, draws)
     assert idea.domain == "business"
     assert idea.screening_pass == pytest.approx(sc.funnel.screening_pass * 0.4)

@@ -1,12 +1,18 @@
 """The SimPy world (MODEL.md §2–§7): one module per actor, one entry point.
 
-The model never imports the CLI, experiments, analysis or plotting.
+The model never imports the CLI, experiments, analysis or plotting. Its hot modules run
+compiled when ``make`` has built them from this very source (:mod:`simsource.model.native`),
+else as Python: the same numbers either way.
 """
 
 from __future__ import annotations
 
-from simsource.model.world import ReplicationResult, World
-from simsource.scenario.schema import Scenario
+from simsource.model import native
+
+native.install()   # the compiled modules, when built from exactly this source (model/native.py)
+
+from simsource.model.world import ReplicationResult, World  # noqa: E402
+from simsource.scenario.schema import Scenario  # noqa: E402
 
 
 def simulate_full(sc: Scenario, seed: int = 0, replication: int = 0,

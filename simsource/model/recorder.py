@@ -177,9 +177,9 @@ class Recorder:
     def trace(self, now: float, kind: str, eid: int, event: str, stage: str = "",
               detail: str = "", resource: str = "", slot: int = -1) -> None:
         if self.events is not None:
-            self.events.append({"time": round(now, 3), "kind": kind, "id": eid, "stage": stage,
-                                "event": event, "detail": detail, "resource": resource,
-                                "slot": slot})
+            self.events.append({"time": round(float(now), 3), "kind": kind, "id": eid,
+                                "stage": stage, "event": event, "detail": detail,
+                                "resource": resource, "slot": slot})
 
     # ---- end of run --------------------------------------------------------------------------
     def close(self, t: float) -> None:
