@@ -14,7 +14,7 @@ from typing import Any
 
 from benchmarks import mmc_ciw, mmc_salabim, mmc_simpy
 from benchmarks.figures import Figure, Settings, median
-from benchmarks.harness import Clock, rotated
+from benchmarks.harness import ROOT, Clock, rotated
 
 
 def _timed_simulate(sc: Any, seed: int, reps: int) -> tuple[float, float, float]:
@@ -32,25 +32,19 @@ def _timed_simulate(sc: Any, seed: int, reps: int) -> tuple[float, float, float]
     return wall, cpu, events
 
 
-# the Python model, in a child process (this one has the compiled model loaded, if built): the
-# same measurement as _timed_simulate, one line of JSON per request, interleaved with the rest
+# the Python model, in a child process (this one has the compiled model loaded, if built):
+# _timed_simulate there, one line of JSON per request, interleaved with the rest
 _PURE_CHILD = """
-import gc, json, sys, time
-from simsource import load_scenario, simulate
+import json, sys
+from benchmarks.engine_overhead import _timed_simulate
+from simsource import load_scenario
 from simsource.model import native
 sc = load_scenario(sys.argv[1])
 seed, reps = int(sys.argv[2]), int(sys.argv[3])
-simulate(sc, seed=seed + 1, replication=0)
+_timed_simulate(sc, seed + 1, 1)
 print(json.dumps({"model": native.describe()}), flush=True)
 for _ in sys.stdin:
-    wall = cpu = events = 0.0
-    for r in range(reps):
-        gc.collect()
-        c0, t0 = time.process_time(), time.perf_counter()
-        kpis = simulate(sc, seed=seed, replication=r)
-        wall += time.perf_counter() - t0
-        cpu += time.process_time() - c0
-        events += kpis["sim_events"]
+    wall, cpu, events = _timed_simulate(sc, seed, reps)
     print(json.dumps({"wall_s": wall, "cpu_s": cpu, "events": events, "reps": reps}), flush=True)
 """
 
@@ -63,7 +57,7 @@ class PureModel:
         env = {**os.environ, "SIMSOURCE_PURE": "1"}
         self.proc = subprocess.Popen(
             [sys.executable, "-c", _PURE_CHILD, scenario, str(seed), str(reps)], env=env,
-            stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+            cwd=ROOT, stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
         self.model = str(self._read()["model"])
 
     def _read(self) -> dict[str, Any]:

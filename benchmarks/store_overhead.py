@@ -93,4 +93,6 @@ def bench_store(s: Settings, figs: dict[str, Figure], clock: Clock, tmp: Path,
     if hook_shares:
         f.detail["synthetic_share"] = f.value
         f.samples, f.value = hook_shares, median(hook_shares)
-        f.note = "from the runner's timing in manifest.json of the parallel batches"
+        f.note = ("from the store's timing in manifest.json (store_s / wall_s) of the "
+                  "parallel-efficiency part's `run -n 60 -j 2` batches; the synthetic batch's "
+                  "share (lazy imports included) is detail.synthetic_share")

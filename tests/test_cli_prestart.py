@@ -107,3 +107,28 @@ def test_the_early_fork_server_is_the_one_the_pool_forks_its_workers_from() -> N
     assert got["again"] == got["first"]
     assert got["parents"] == [got["first"]]          # every worker is a fork of that server
     assert got["preload"] == pool.PRELOAD
+
+
+# ---- the end of a command ----------------------------------------------------------------------
+_LAST_AT_EXIT = """
+import atexit, gc, sys
+atexit.register(lambda: print("frozen at exit:", gc.get_freeze_count()))  # runs last
+sys.argv = ["simsource", *sys.argv[1:]]
+from simsource.cli import main
+main(prog_name="simsource")
+"""
+
+
+@pytest.mark.parametrize("args", [["--help"], ["scenarios"]])
+def test_a_command_freezes_the_heap_before_the_interpreter_tears_it_down(
+        args: list[str]) -> None:
+    """The interpreter's final collections would walk every object pandas and scipy made
+    (0.3 s); frozen, they skip them. Once per process, however many commands run in it."""
+    p = subprocess.run([sys.executable, "-c", _LAST_AT_EXIT, *args], capture_output=True,
+                       text=True, timeout=120, check=False)
+    assert p.returncode == 0, p.stderr[-2000:]
+    frozen = int(p.stdout.strip().splitlines()[-1].split(":")[1])
+    assert frozen > 1000
+    cli.exit_quickly()
+    cli.exit_quickly()
+    assert cli._exit_quickly == [True]

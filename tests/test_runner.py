@@ -32,21 +32,43 @@ def sc() -> Scenario:
 
 
 # ---- chunking -------------------------------------------------------------------------------
-@given(st.lists(st.integers(0, 300), unique=True, max_size=120), st.integers(1, 60))
+@given(st.lists(st.integers(0, 300), unique=True, max_size=120), st.integers(1, 60),
+       st.sampled_from([0, 2, 3]))
 @settings(max_examples=60, deadline=None)
 def test_plan_covers_every_missing_replication_once_in_contiguous_blocks(
-        reps: list[int], size: int) -> None:
+        reps: list[int], size: int, taper: int) -> None:
     sc0 = load_scenario("nacka-single")
-    tasks = plan_tasks([Work(sc0, 0, reps)], size)
+    tasks = plan_tasks([Work(sc0, 0, reps, trace=reps[:3])], size, taper=taper)
     got = [r for t in tasks for r in t.reps]
     assert sorted(got) == sorted(reps)
+    assert sorted(r for t in tasks for r in t.trace) == sorted(reps[:3])
     for t in tasks:
         assert len(t.reps) <= size
         assert list(t.reps) == list(range(t.reps[0], t.reps[-1] + 1))
+    assert len(tasks) <= len(plan_tasks([Work(sc0, 0, reps)], size)) + 3 * taper
+
+
+def test_a_parallel_batch_ends_on_small_chunks() -> None:
+    """The workers' last chunks are an eighth of the others (the tail of the batch), two
+    workers or three, one scenario or several; a serial plan is left as it is."""
+    sc0 = load_scenario("nacka-single")
+    sizes = [len(t.reps) for t in plan_tasks([Work(sc0, 0, range(60))], 15, taper=2)]
+    assert sizes == [15, 15, 8, 8, 4, 4, 2, 2, 1, 1]
+    sizes = [len(t.reps) for t in plan_tasks([Work(sc0, 0, range(60))], 6, taper=2)]
+    assert sizes == [6] * 8 + [3, 3, 2, 2, 1, 1]      # as far as the blocks go
+    two = plan_tasks([Work(sc0, 0, range(24)), Work(sc0, 1, range(24))], 4, taper=3)
+    assert [len(t.reps) for t in two[-6:]] == [1] * 6
+    assert [len(t.reps) for t in two[:-12]] == [4] * (len(two) - 12)
+    assert {t.key for t in two[-6:]} == {0, 1}
+    assert [len(t.reps) for t in plan_tasks([Work(sc0, 0, range(60))], 6)] == [6] * 10
+    # the engine tapers only the automatic plan of a parallel backend
+    assert plan_tasks([Work(sc0, 0, range(3))], 1, taper=2) == plan_tasks(
+        [Work(sc0, 0, range(3))], 1)
 
 
 @pytest.mark.parametrize(("total", "workers", "size"), [
-    (10, 8, 1), (100, 2, 10), (60, 2, 6), (20, 2, 2), (100_000, 4, 50), (3, 2, 1), (1, 1, 1),
+    (10, 8, 1), (100, 2, 25), (60, 2, 15), (20, 2, 5), (100_000, 4, 50), (3, 2, 1), (1, 1, 1),
+    (60, 1, 15), (100, 1, 25), (61, 2, 11),
 ])
 def test_auto_chunk_size_balances_and_caps(total: int, workers: int, size: int) -> None:
     assert auto_chunk_size(total, workers) == size

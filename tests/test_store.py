@@ -12,7 +12,7 @@ import pytest
 
 from simsource.errors import UserError
 from simsource.experiment import chunks as ck
-from simsource.experiment.parquetio import StreamingParquetWriter
+from simsource.experiment.parquetio import StreamingParquetWriter, table_bytes
 from simsource.experiment.store import ResultStore
 from simsource.scenario import Scenario, load_scenario, with_overrides
 
@@ -79,6 +79,33 @@ def test_finalize_writes_the_contract_files_sorted_and_only_n_rows(tmp_path: Pat
     assert manifest["command"] == "test"
     for key in ("simsource_version", "scenario_hash", "python", "numpy", "simpy", "started"):
         assert manifest[key], key
+    # what writing the folder cost, for make bench's store share (docs/results-format.md)
+    timing = manifest["timing"]
+    assert set(timing) == {"wall_s", "store_s", "store_wall_s"}
+    assert 0 < timing["store_s"] <= timing["wall_s"]
+    assert 0 < timing["store_wall_s"] <= timing["wall_s"]
+
+
+def test_time_series_values_become_floats_and_missing_ones_nan(tmp_path: Path) -> None:
+    """A whole series missing, a value missing, an integer value: float64, NaN (never null),
+    the same bytes as writing the values one by one as floats."""
+    ts = [{"replication": 0, "seed": 1, "a": [1.5, None, 3], "b": None},
+          {"replication": 1, "seed": 1, "a": [0.0, 2.0, -1.0], "b": [4.0, 5.0, 6.0]}]
+    table = ck.ts_table("x", ts)
+    assert table.column("a").null_count == 0
+    a = table.column("a").to_pylist()
+    assert a[0] == 1.5
+    assert np.isnan(a[1])
+    assert a[2:] == [3.0, 0.0, 2.0, -1.0]
+    assert all(isinstance(v, float) for v in a)
+    assert np.isnan(table.column("b").to_pylist()[:3]).all()
+    by_hand = pa.table({"scenario": ["x"] * 6, "replication": [0, 0, 0, 1, 1, 1],
+                        "seed": [1] * 6, "a": [1.5, float("nan"), 3.0, 0.0, 2.0, -1.0],
+                        "b": [float("nan")] * 3 + [4.0, 5.0, 6.0]})
+    assert table_bytes(table) == table_bytes(by_hand.cast(table.schema))   # NaN != NaN
+    with pytest.raises(ValueError, match="has 2 months, expected 3"):
+        ck.ts_table("x", [*ts, {"replication": 2, "seed": 1, "a": [1.0, 2.0, 3.0],
+                                "b": [1.0, 2.0]}])
 
 
 def test_final_files_do_not_depend_on_chunking(tmp_path: Path, sc: Scenario) -> None:

@@ -11,7 +11,9 @@ plain top-level imports.
 
 from __future__ import annotations
 
+import atexit
 import contextlib
+import gc
 import importlib
 import os
 import signal
@@ -175,10 +177,25 @@ def wants_local_pool(args: list[str]) -> bool:
         return False
 
 
+_exit_quickly: list[bool] = []
+
+
+def exit_quickly() -> None:
+    """At exit, after everything else (the first handler registered runs last), move every
+    object to the collector's permanent generation (``gc.freeze``): the interpreter's final
+    collections then skip them. They found nothing to free that the operating system does not
+    free anyway (every file simsource writes is closed and synced before), and took 0.3 s of
+    every command that had imported pandas and scipy.stats (docs/performance.md)."""
+    if not _exit_quickly:
+        _exit_quickly.append(True)
+        atexit.register(gc.freeze)
+
+
 class SimsourceGroup(LazyGroup):
     """Turns user errors into clear lines with exit 2 and internal errors into exit 1."""
 
     def parse_args(self, ctx: click.Context, args: list[str]) -> list[str]:
+        exit_quickly()
         # before the command's module and the library are imported (a third of a second):
         # the fork server imports the model meanwhile, on the other core
         if wants_local_pool(args):

@@ -18,6 +18,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
@@ -87,14 +88,17 @@ def ts_table(scenario: str, rows: Sequence[TsRow]) -> pa.Table:
             pa.int64()),
     }
     for k in names:
-        values: list[float] = []
+        parts: list[np.ndarray] = []
         for r, m in zip(rows, lengths, strict=True):
-            series = r.get(k) or [math.nan] * m
+            series = r.get(k)
+            if series is None or len(series) == 0:
+                parts.append(np.full(m, math.nan))
+                continue
             if len(series) != m:
                 raise ValueError(f"time series '{k}' of replication {r['replication']} has "
                                  f"{len(series)} months, expected {m}")
-            values.extend(_float(v) for v in series)
-        cols[k] = pa.array(values, pa.float64())
+            parts.append(np.asarray(series, dtype=np.float64))   # None becomes NaN
+        cols[k] = pa.array(np.concatenate(parts) if parts else np.empty(0), pa.float64())
     return pa.table(cols)
 
 
@@ -104,7 +108,7 @@ def write_chunk(folder: Path, kpi: pa.Table, ts: pa.Table, identity: Mapping[str
     chunk = Chunk(reps[0], reps[-1])
     if reps != list(chunk.reps):
         raise ValueError(f"a chunk must hold contiguous sorted replications, got {reps[:5]}...")
-    kb, tb = table_bytes(kpi), table_bytes(ts)
+    kb, tb = table_bytes(kpi, plain=True), table_bytes(ts, plain=True)
     atomic_write_bytes(chunk.path(folder, ".kpi.parquet"), kb)
     atomic_write_bytes(chunk.path(folder, ".ts.parquet"), tb)
     sidecar = {"first": chunk.first, "last": chunk.last, **identity,

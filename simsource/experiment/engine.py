@@ -60,12 +60,13 @@ class Work:
 
 # ---- planning ----------------------------------------------------------------------------
 def auto_chunk_size(total: int, workers: int) -> int:
-    """About four chunks per worker (load balance, a progress bar that moves, each chunk's
-    write a small share of the batch), at most :data:`MAX_CHUNK` replications (what a kill can
-    lose); the number of chunks is a multiple of ``workers`` and the chunks are of nearly equal
-    size, so no worker is left with one more chunk than the others at the end."""
+    """Four chunks for one worker (a progress bar that moves), two per worker for several (the
+    :func:`tapered` plan then splits their last ones: balance at the end, few chunks to write
+    and read back), at most :data:`MAX_CHUNK` replications (what a kill can lose); the number
+    of chunks is a multiple of ``workers`` and the chunks are of nearly equal size, so no
+    worker is left with one more chunk than the others at the end."""
     w = max(1, workers)
-    size = max(1, min(MAX_CHUNK, total // (w * 4)))
+    size = max(1, min(MAX_CHUNK, total // (4 if w == 1 else w * 2)))
     chunks = math.ceil(math.ceil(total / size) / w) * w
     return max(1, math.ceil(total / chunks))
 
@@ -82,18 +83,42 @@ def blocks(reps: Iterable[int], size: int) -> Iterator[tuple[int, ...]]:
         yield tuple(block)
 
 
-def plan_tasks(works: Sequence[Work], chunk_size: int, model: str | None = None
-               ) -> list[ChunkTask]:
+def plan_tasks(works: Sequence[Work], chunk_size: int, model: str | None = None,
+               taper: int = 0) -> list[ChunkTask]:
     """Chunks of every work item, ordered by replication so parallel items progress
-    together."""
+    together. ``taper`` (the workers, for an automatic plan): the last chunks are split, so
+    the batch ends on small ones (:func:`tapered`)."""
+    planned = sorted(((b[0], key, b) for key, work in enumerate(works)
+                      for b in blocks(work.reps, chunk_size)))
+    order = [(key, b) for _, key, b in planned]
+    if taper > 1:
+        order = tapered(order, taper)
+    made: dict[int, tuple[str, set[int]]] = {}
     tasks = []
-    for key, work in enumerate(works):
-        js = work.scenario.model_dump_json()
-        trace = set(work.trace)
-        tasks += [ChunkTask(key, js, work.seed, b, model, tuple(i for i in b if i in trace),
-                            _params_json(work.params, b))
-                  for b in blocks(work.reps, chunk_size)]
-    return sorted(tasks, key=lambda t: (t.reps[0], t.key))
+    for key, b in order:
+        work = works[key]
+        if key not in made:
+            made[key] = (work.scenario.model_dump_json(), set(work.trace))
+        js, trace = made[key]
+        tasks.append(ChunkTask(key, js, work.seed, b, model, tuple(i for i in b if i in trace),
+                               _params_json(work.params, b)))
+    return tasks
+
+
+def tapered(order: list[tuple[int, tuple[int, ...]]], workers: int, rounds: int = 3
+            ) -> list[tuple[int, tuple[int, ...]]]:
+    """Split the last ``workers`` blocks in halves, first halves first, ``rounds`` times: the
+    workers' last chunks are an eighth of the others, so the one that finishes first waits
+    little for the other (the tail of a batch; "guided" self-scheduling, Polychronopoulos and
+    Kuck 1987). Adds at most ``rounds x workers`` chunks, whatever the batch's size."""
+    for _ in range(rounds):
+        last = order[-workers:]
+        if len(last) < workers or any(len(b) < 2 for _, b in last):
+            break
+        firsts = [(k, b[:(len(b) + 1) // 2]) for k, b in last]
+        seconds = [(k, b[(len(b) + 1) // 2:]) for k, b in last]
+        order = order[:-workers] + firsts + seconds
+    return order
 
 
 def _params_json(params: Mapping[int, Mapping[str, Any]], reps: Sequence[int]
@@ -119,7 +144,8 @@ def stream(works: Sequence[Work], backend: Backend, *, chunk_size: int | None = 
         return
     size = chunk_size or auto_chunk_size(total, backend.jobs)
     done = 0
-    results = backend.map_chunks(run_task, plan_tasks(works, size, model))
+    taper = backend.jobs if chunk_size is None else 0
+    results = backend.map_chunks(run_task, plan_tasks(works, size, model, taper))
     with contextlib.closing(results):  # type: ignore[type-var]
         for task, result in results:
             done += len(task.reps)

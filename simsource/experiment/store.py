@@ -8,6 +8,7 @@
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -72,6 +73,14 @@ class ResultStore:
         self.warn = warn
         self._lock_fd = lock_fd
         self._chunks: list[ck.Chunk] | None = None
+        # seconds since the folder was opened, and of them spent writing it (opening, chunks,
+        # the final files): the manifest's "timing" (docs/results-format.md). The chunks are
+        # also counted in this thread's CPU time: written while worker processes compute, the
+        # wall time of a write includes waiting for a core the workers use meanwhile
+        self._opened = time.perf_counter()
+        self._store_s = 0.0
+        self._chunks_wall_s = 0.0
+        self._chunks_cpu_s = 0.0
 
     # ---- opening -------------------------------------------------------------------------------
     @classmethod
@@ -84,6 +93,7 @@ class ResultStore:
         is identifiable."""
         from simsource.scenario import scenario_hash, scenario_toml
 
+        t0 = time.perf_counter()
         root = Path(root)
         warn = warn if warn is not None else _stderr
         check_seed(seed)
@@ -113,6 +123,8 @@ class ResultStore:
             store = cls(root, sc, seed, manifest, fd, warn, own, posterior, keep)
             manifest["replications"] = len(store.done())
             write_manifest(root, manifest, own)
+            store._opened = t0
+            store._store_s = time.perf_counter() - t0
         except BaseException:
             unlock_folder(fd)
             remove_if_empty(created)
@@ -141,6 +153,14 @@ class ResultStore:
         Each chunk is accepted once: the same block delivered again (a backend retrying a task)
         is ignored, since replications are deterministic; a block overlapping stored
         replications otherwise is an error (it would double rows)."""
+        t0, c0 = time.perf_counter(), time.thread_time()
+        try:
+            self._write(kpi_rows, ts_rows)
+        finally:
+            self._chunks_wall_s += time.perf_counter() - t0
+            self._chunks_cpu_s += time.thread_time() - c0
+
+    def _write(self, kpi_rows: Sequence[ck.KpiRow], ts_rows: Sequence[ck.TsRow]) -> None:
         kpi_rows = sorted(kpi_rows, key=lambda r: int(r["replication"]))
         ts_rows = sorted(ts_rows, key=lambda r: int(r["replication"]))
         reps = [int(r["replication"]) for r in kpi_rows]
@@ -188,10 +208,13 @@ class ResultStore:
     # ---- the final files -----------------------------------------------------------------------
     def finalize(self, n: int) -> pd.DataFrame:
         """Write the five files for replications 0..n-1 (streamed chunk by chunk)."""
+        t0 = time.perf_counter()
         self.own.claim("replications.parquet", "timeseries.parquet", "summary.csv")
+        kpi_tables = []   # read once: written out, then the summary's frame (KPIs are small)
         with StreamingParquetWriter(self.root / "replications.parquet", KPI_GROUP_ROWS) as w:
             for table in self._tables(n, "kpi"):
                 w.write(table)
+                kpi_tables.append(table)
         with StreamingParquetWriter(self.root / "timeseries.parquet", TS_GROUP_ROWS) as w:
             for table in self._tables(n, "ts"):
                 w.write(table)
@@ -202,10 +225,15 @@ class ResultStore:
             table = self.posterior.assignments(self.seed, range(n), self.sc, self.keep)
             atomic_write_bytes(self.root / PARAMETERS_FILE,
                                table_bytes(pa.Table.from_pandas(table, preserve_index=False)))
-        df = self.kpis(n)
+        df: pd.DataFrame = pa.concat_tables(kpi_tables).to_pandas()
         atomic_write_text(self.root / "summary.csv", summarize(df).to_csv(index=False))
+        now = time.perf_counter()
+        fixed = self._store_s + now - t0          # opening and finalizing: wall time
         self.manifest.update(replications=n, requested=max(n, self.manifest["requested"]),
-                             finished=now_iso())
+                             finished=now_iso(),
+                             timing={"wall_s": round(now - self._opened, 4),
+                                     "store_s": round(fixed + self._chunks_cpu_s, 4),
+                                     "store_wall_s": round(fixed + self._chunks_wall_s, 4)})
         write_manifest(self.root, self.manifest, self.own)
         return df
 
