@@ -72,9 +72,9 @@ def bench_parallel(s: Settings, figs: dict[str, Figure], clock: Clock, tmp: Path
             share = manifest_store_share(man)
             if share is not None and jobs == 2:   # the default -j on 2 cores, the harder case
                 hook_shares.append(share)
-                timing = man["timing"]
-                if isinstance(timing.get("store_wall_s"), int | float):
-                    wall_shares.append(float(timing["store_wall_s"]) / float(timing["wall_s"]))
+                wall_share = manifest_store_share(man, "store_wall_s")
+                if wall_share is not None:
+                    wall_shares.append(wall_share)
             shutil.rmtree(out, ignore_errors=True)
     f = figs["parallel_efficiency"]
     rps1 = [s.batch_n / w for w in walls[1]]

@@ -54,7 +54,9 @@ class PureModel:
     stays up between repeats: what the engine ratio is without the compiled modules."""
 
     def __init__(self, scenario: str, seed: int, reps: int) -> None:
-        env = {**os.environ, "SIMSOURCE_PURE": "1"}
+        from simsource.model import native
+
+        env = {**os.environ, native.ENV_PURE: "1"}
         self.proc = subprocess.Popen(
             [sys.executable, "-c", _PURE_CHILD, scenario, str(seed), str(reps)], env=env,
             cwd=ROOT, stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)

@@ -187,12 +187,13 @@ def manifest(folder: Path) -> dict[str, Any]:
     return data if isinstance(data, dict) else {}
 
 
-def manifest_store_share(man: dict[str, Any]) -> float | None:
-    """Store share from a runner timing hook, if the manifest has one:
-    ``"timing": {"wall_s": ..., "store_s": ...}`` (seconds)."""
+def manifest_store_share(man: dict[str, Any], key: str = "store_s") -> float | None:
+    """Store share from the store's timing, if the manifest has one:
+    ``"timing": {"wall_s": ..., "store_s": ..., "store_wall_s": ...}`` (seconds); ``key``
+    picks the store's seconds."""
     t = man.get("timing")
     if isinstance(t, dict):
-        wall, store = t.get("wall_s"), t.get("store_s")
+        wall, store = t.get("wall_s"), t.get(key)
         if isinstance(wall, int | float) and isinstance(store, int | float) and wall > 0:
             return float(store) / float(wall)
     return None

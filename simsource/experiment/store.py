@@ -9,7 +9,7 @@
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -78,7 +78,7 @@ class ResultStore:
         # also counted in this thread's CPU time: written while worker processes compute, the
         # wall time of a write includes waiting for a core the workers use meanwhile
         self._opened = time.perf_counter()
-        self._store_s = 0.0
+        self._open_s = 0.0
         self._chunks_wall_s = 0.0
         self._chunks_cpu_s = 0.0
 
@@ -124,7 +124,7 @@ class ResultStore:
             manifest["replications"] = len(store.done())
             write_manifest(root, manifest, own)
             store._opened = t0
-            store._store_s = time.perf_counter() - t0
+            store._open_s = time.perf_counter() - t0
         except BaseException:
             unlock_folder(fd)
             remove_if_empty(created)
@@ -197,13 +197,11 @@ class ResultStore:
 
     def kpis(self, n: int) -> pd.DataFrame:
         """Replications 0..n-1 as a DataFrame (only KPIs: small even for large n)."""
-        df: pd.DataFrame = pa.concat_tables(list(self._tables(n, "kpi"))).to_pandas()
-        return df
+        return _frame(self._tables(n, "kpi"))
 
     def timeseries(self, n: int, columns: list[str]) -> pd.DataFrame:
         """Selected time-series columns of replications 0..n-1."""
-        df: pd.DataFrame = pa.concat_tables(list(self._tables(n, "ts", columns))).to_pandas()
-        return df
+        return _frame(self._tables(n, "ts", columns))
 
     # ---- the final files -----------------------------------------------------------------------
     def finalize(self, n: int) -> pd.DataFrame:
@@ -225,10 +223,10 @@ class ResultStore:
             table = self.posterior.assignments(self.seed, range(n), self.sc, self.keep)
             atomic_write_bytes(self.root / PARAMETERS_FILE,
                                table_bytes(pa.Table.from_pandas(table, preserve_index=False)))
-        df: pd.DataFrame = pa.concat_tables(kpi_tables).to_pandas()
+        df = _frame(kpi_tables)
         atomic_write_text(self.root / "summary.csv", summarize(df).to_csv(index=False))
         now = time.perf_counter()
-        fixed = self._store_s + now - t0          # opening and finalizing: wall time
+        fixed = self._open_s + now - t0          # opening and finalizing: wall time
         self.manifest.update(replications=n, requested=max(n, self.manifest["requested"]),
                              finished=now_iso(),
                              timing={"wall_s": round(now - self._opened, 4),
@@ -252,3 +250,8 @@ class ResultStore:
 
     def __exit__(self, *exc: object) -> None:
         self.close()
+
+
+def _frame(tables: Iterable[pa.Table]) -> pd.DataFrame:
+    df: pd.DataFrame = pa.concat_tables(list(tables)).to_pandas()
+    return df
