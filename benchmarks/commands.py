@@ -55,19 +55,23 @@ def bench_parallel(s: Settings, figs: dict[str, Figure], clock: Clock, tmp: Path
                    hook_shares: list[float]) -> None:
     walls: dict[int, list[float]] = {1: [], 2: []}
     cpus: dict[int, list[float]] = {1: [], 2: []}
+    lingers: list[float] = []
     loads: list[float] = []
     wall_shares: list[float] = []
-    for i in range(s.repeats):
+    for i in range(s.batch_repeats):
         with contextlib.suppress(OSError, AttributeError):
             loads.append(os.getloadavg()[0])
         for jobs in rotated([1, 2], i):
-            clock.say(f"parallel repeat {i + 1}/{s.repeats}: run -n {s.batch_n} -j {jobs}")
+            clock.say(f"parallel repeat {i + 1}/{s.batch_repeats}: "
+                      f"run -n {s.batch_n} -j {jobs}")
             out = tmp / f"parallel-{i}-j{jobs}"
             p = run_cmd(run_args("nacka-multi", s.batch_n, out, s.seed, jobs, s.batch_sets),
                         cpu=True)
             check(p, f"simsource run -n {s.batch_n} -j {jobs}")
             walls[jobs].append(p.wall_s)
             cpus[jobs].append(p.tree_cpu_s)
+            if jobs == 2:
+                lingers.append(p.linger_s)
             man = manifest(out)
             share = manifest_store_share(man)
             if share is not None and jobs == 2:   # the default -j on 2 cores, the harder case
@@ -88,7 +92,10 @@ def bench_parallel(s: Settings, figs: dict[str, Figure], clock: Clock, tmp: Path
                 "cpus": os.cpu_count(),
                 # the store's share of the -j 2 batches with the chunks' wall time (waiting for
                 # a core included); the store figure uses their CPU time
-                "store_wall_share_j2": median(wall_shares)}
+                "store_wall_share_j2": median(wall_shares),
+                # how long the fork server and workers outlived a -j 2 command (waited for
+                # before the next command starts)
+                "linger_s_j2": median(lingers)}
     if all(cpus[1]) and all(cpus[2]):
         # psutil accounting of the command's process tree: the cores -j 2 actually got, and
         # the CPU it spent beyond -j 1 (pool start, sending tasks): neither depends on load

@@ -28,6 +28,9 @@ class Settings:
     # parallel efficiency: `simsource run nacka-multi -n 60 -j 2` against `-j 1`, whole commands
     batch_n: int = 60
     batch_sets: tuple[str, ...] = ()
+    # pairs of commands: the noisiest figure (each sample the ratio of two whole commands; one
+    # run's samples spread 0.73-0.94), so more of them than ``repeats`` (--repeats sets both)
+    batch_repeats: int = 9
     pool_n: int = 20                          # warm-pool speed-up: run_batch of 20 replications
     pool_sets: tuple[str, ...] = ()
     app_pause: float = 2.0                    # app latency: seconds between page load and Run
@@ -47,9 +50,10 @@ class Settings:
 
 
 _TINY = ("scenario.years=0.25", "scenario.warmup_years=0.1")
-QUICK = Settings(repeats=2, customers=5_000, model_reps=1, peer_customers=500, peer_repeats=1,
-                 batch_n=4, batch_sets=_TINY, memory_small=2, memory_large=4, memory_sets=_TINY,
-                 store_n=4, pool_n=4, pool_sets=_TINY, app_pause=0.0, app_repeats=1,
+QUICK = Settings(repeats=2, batch_repeats=2, customers=5_000, model_reps=1, peer_customers=500,
+                 peer_repeats=1, batch_n=4, batch_sets=_TINY, memory_small=2, memory_large=4,
+                 memory_sets=_TINY, store_n=4, pool_n=4, pool_sets=_TINY, app_pause=0.0,
+                 app_repeats=1,
                  calibrate_budget=100, explore_futures=2, explore_replications=1,
                  design_repeats=1, design_sets=_TINY)
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import contextlib
 import json
+import math
 import shutil
 import subprocess
 import sys
@@ -67,23 +68,56 @@ class Proc:
     peak_main_rss: int = 0      # bytes: largest RSS of the command's own process
     rss_method: str = ""
     tree_cpu_s: float = 0.0     # CPU seconds of the process and its descendants (with cpu=True)
+    linger_s: float = 0.0       # how long its descendants outlived it (with cpu=True)
 
 
-def tree_rss(ps: Any, proc: Any) -> tuple[int, int]:
-    try:
-        members = [proc, *proc.children(recursive=True)]
-    except ps.Error:
-        return 0, 0
-    total = main = 0
-    for p in members:
+class Tree:
+    """A command's process tree as psutil sees it (the command, a fork server, its workers):
+    its members' CPU seconds and RSS read at every :meth:`poll`, the members themselves found
+    again only every ``rescan_s``. Finding them reads every process of the machine (about
+    1 ms); doing that every 20 ms took 8 % of a core, which a ``-j 2`` command, using both
+    cores, lost and a ``-j 1`` command did not. A member found late still counts all its CPU
+    (the counter is cumulative); one that starts and ends between two scans is missed."""
+
+    def __init__(self, ps: Any, pid: int, rescan_s: float = 0.25) -> None:
+        self.ps, self.rescan_s = ps, rescan_s
+        self.root = ps.Process(pid)
+        self.members: dict[int, Any] = {pid: self.root}
+        self.cpu: dict[int, float] = {}      # pid -> CPU seconds so far
+        self.peak_tree = self.peak_main = 0  # bytes
+        self._scanned = -math.inf
+
+    def _scan(self) -> None:
         try:
-            rss = p.memory_info().rss
-        except ps.Error:
-            continue
-        total += rss
-        if p.pid == proc.pid:
-            main = rss
-    return total, main
+            kids = self.root.children(recursive=True)
+        except self.ps.Error:
+            return
+        for k in kids:
+            self.members.setdefault(k.pid, k)
+
+    def poll(self, memory: bool = False) -> None:
+        now = time.perf_counter()
+        if now - self._scanned >= self.rescan_s:
+            self._scanned = now
+            self._scan()
+        total = 0
+        for pid, p in list(self.members.items()):
+            try:
+                with p.oneshot():
+                    t = p.cpu_times()
+                    rss = p.memory_info().rss if memory else 0
+                    ended = p.status() == self.ps.STATUS_ZOMBIE
+            except self.ps.Error:
+                del self.members[pid]
+                continue
+            self.cpu[pid] = max(self.cpu.get(pid, 0.0), t.user + t.system)
+            if ended:   # its counters are final; reaped whenever its parent (or init) gets to it
+                del self.members[pid]
+                continue
+            total += rss
+            if pid == self.root.pid:
+                self.peak_main = max(self.peak_main, rss)
+        self.peak_tree = max(self.peak_tree, total)
 
 
 _RUSAGE_WRAPPER = (
@@ -95,27 +129,28 @@ _RUSAGE_WRAPPER = (
 )
 
 
-def tree_cpu(ps: Any, proc: Any, seen: dict[int, float]) -> None:
-    """Update ``seen`` (pid -> CPU seconds so far) for the process and its descendants."""
-    try:
-        members = [proc, *proc.children(recursive=True)]
-    except ps.Error:
-        return
-    for p in members:
-        try:
-            t = p.cpu_times()
-        except ps.Error:
-            continue
-        seen[p.pid] = max(seen.get(p.pid, 0.0), t.user + t.system)
+def linger(tree: Tree, limit: float = 10.0) -> float:
+    """Seconds until every descendant of the finished command is gone (a fork server ends after
+    the command that started it, holding its stdout and stderr and a core until then), at most
+    ``limit``, counting their CPU meanwhile; the next command then starts on a machine as quiet
+    as the first."""
+    t0 = time.perf_counter()
+    while time.perf_counter() - t0 < limit:
+        tree.poll()
+        if not any(pid != tree.root.pid for pid in tree.members):
+            break
+        time.sleep(0.005)
+    return time.perf_counter() - t0
 
 
 def run_cmd(args: Sequence[str], memory: bool = False, timeout: float = 1800,
             cpu: bool = False) -> Proc:
     """Run a command from the project root; its wall time and, with ``memory``, peak RSS
-    (psutil polling of the whole process tree every 20 ms; without psutil the peak RSS of the
-    largest waited-for descendant from getrusage); with ``cpu`` (and psutil) the CPU seconds
-    of the whole tree (the command, a fork server, its workers), polled every 20 ms, so the
-    last moments of each process are missed)."""
+    (psutil polling of the whole process tree every 20 ms, :class:`Tree`; without psutil the
+    peak RSS of the largest waited-for descendant from getrusage); with ``cpu`` (and psutil)
+    the CPU seconds of the whole tree (the command, a fork server, its workers), polled every
+    20 ms, so the last moments of each process are missed), and it waits for the tree to be
+    gone (``linger_s``)."""
     args = list(args)
     ps: Any = None
     if cpu:
@@ -129,31 +164,30 @@ def run_cmd(args: Sequence[str], memory: bool = False, timeout: float = 1800,
     with tempfile.TemporaryFile("w+") as out, tempfile.TemporaryFile("w+") as err:
         t0 = time.perf_counter()
         p = subprocess.Popen(args, cwd=ROOT, stdout=out, stderr=err, text=True)
-        peak_tree = peak_main = 0
-        seen: dict[int, float] = {}
-        if (memory or cpu) and ps is not None:
-            handle = ps.Process(p.pid)
-            while p.poll() is None:
-                if memory:
-                    tree, main = tree_rss(ps, handle)
-                    peak_tree, peak_main = max(peak_tree, tree), max(peak_main, main)
-                if cpu:
-                    tree_cpu(ps, handle, seen)
-                time.sleep(0.02)
-                if time.perf_counter() - t0 > timeout:
-                    p.kill()
+        tree = Tree(ps, p.pid) if (memory or cpu) and ps is not None else None
+        if tree is not None:
+            with contextlib.suppress(ps.Error):
+                while p.poll() is None:
+                    tree.poll(memory)
+                    time.sleep(0.02)
+                    if time.perf_counter() - t0 > timeout:
+                        p.kill()
         try:
             p.wait(timeout=max(1.0, timeout - (time.perf_counter() - t0)))
         except subprocess.TimeoutExpired:
             p.kill()
             p.wait()
         wall = time.perf_counter() - t0
+        lingered = linger(tree) if cpu and tree is not None else 0.0
         out.seek(0)
         err.seek(0)
-        res = Proc(wall, p.returncode, out.read(), err.read(), tree_cpu_s=sum(seen.values()))
+        res = Proc(wall, p.returncode, out.read(), err.read(),
+                   tree_cpu_s=sum(tree.cpu.values()) if tree is not None else 0.0,
+                   linger_s=lingered)
     if memory:
-        if ps is not None:
-            res.peak_tree_rss, res.peak_main_rss, res.rss_method = peak_tree, peak_main, "psutil"
+        if tree is not None:
+            res.peak_tree_rss, res.peak_main_rss = tree.peak_tree, tree.peak_main
+            res.rss_method = "psutil"
         else:
             for line in res.stderr.splitlines():
                 if line.startswith("BENCH-MAXRSS-KB "):

@@ -8,6 +8,7 @@ import json
 import math
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -74,3 +75,84 @@ def test_unknown_part_is_refused(capsys: pytest.CaptureFixture[str]) -> None:
         main(["--only", "engine,nonsense"])
     assert exc.value.code == 2
     assert "nonsense" in capsys.readouterr().err
+
+
+# ---- the harness's view of a command's process tree --------------------------------------------
+_BURN = "import time\nt = time.process_time()\nwhile time.process_time() - t < 0.8: pass\n"
+_ORPHAN = (f"import subprocess, sys, time\nsubprocess.Popen([sys.executable, '-c', {_BURN!r}])\n"
+           "time.sleep(0.4)\n")   # the child outlives this process, as a fork server does
+
+
+def test_the_harness_counts_descendants_until_they_are_gone() -> None:
+    psutil = pytest.importorskip("psutil")
+    from benchmarks.harness import run_cmd
+
+    p = run_cmd([sys.executable, "-c", _ORPHAN], cpu=True)
+    assert p.returncode == 0, p.stderr
+    assert p.tree_cpu_s >= 0.75            # the child's CPU, counted after the command ended too
+    assert 0.2 < p.linger_s < 5.0          # it waited for the child
+    assert not [c for c in psutil.Process().children(recursive=True)
+                if c.status() != psutil.STATUS_ZOMBIE and "process_time" in " ".join(c.cmdline())]
+
+
+class _CountingPs:
+    """psutil as the tree sees it, counting the scans of the whole machine."""
+
+    Error = OSError
+    STATUS_ZOMBIE = "zombie"
+
+    def __init__(self) -> None:
+        self.scans = 0
+        import psutil
+        self._ps = psutil
+
+    def Process(self, pid: int) -> object:   # psutil's name
+        outer, proc = self, self._ps.Process(pid)
+
+        class Counted:
+            def __getattr__(self, name: str) -> object:
+                return getattr(proc, name)
+
+            def children(self, recursive: bool = False) -> list[object]:
+                outer.scans += 1
+                return list(proc.children(recursive=recursive))
+
+        return Counted()
+
+
+def test_the_harness_scans_the_machine_for_new_processes_rarely() -> None:
+    """A scan reads every process of the machine; one per 20 ms poll took 8 % of a core, which
+    a -j 2 command (both cores busy) lost and a -j 1 command did not."""
+    pytest.importorskip("psutil")
+    from benchmarks.harness import Tree
+
+    ps = _CountingPs()
+    child = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(30)"])
+    try:
+        tree = Tree(ps, child.pid, rescan_s=3600)
+        for _ in range(50):
+            tree.poll(memory=True)
+    finally:
+        child.kill()
+        child.wait()
+    assert ps.scans == 1
+    assert tree.peak_main > 0
+
+
+def test_an_ended_process_counts_with_its_final_cpu_and_leaves_the_tree() -> None:
+    """An ended process waits as a zombie until its parent (or init, for a fork server whose
+    command has ended) reaps it, which can take seconds: it is gone for the harness at once."""
+    psutil = pytest.importorskip("psutil")
+    from benchmarks.harness import Tree
+
+    child = subprocess.Popen([sys.executable, "-c", _BURN.replace("0.8", "0.2")])
+    try:
+        tree = Tree(psutil, child.pid)
+        while psutil.Process(child.pid).status() != psutil.STATUS_ZOMBIE:
+            tree.poll()
+            time.sleep(0.01)
+        tree.poll()                        # not reaped yet: this process has not waited
+        assert child.pid not in tree.members
+        assert tree.cpu[child.pid] >= 0.15
+    finally:
+        child.wait()

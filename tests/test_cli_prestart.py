@@ -4,8 +4,10 @@
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
@@ -132,3 +134,39 @@ def test_a_command_freezes_the_heap_before_the_interpreter_tears_it_down(
     cli.exit_quickly()
     cli.exit_quickly()
     assert cli._exit_quickly == [True]
+
+
+# the fork server: its first preload module is this probe, so its handler runs last there
+_PROBE = """
+import atexit, gc, os, sys
+atexit.register(lambda: (sys.stdout.write(f"server {os.getpid()} frozen at exit: "
+                                          f"{gc.get_freeze_count()}\\n"), sys.stdout.flush()))
+"""
+_SERVER_EXIT = """
+from multiprocessing import forkserver
+from simsource.experiment import pool
+pool.PRELOAD = ["_simsource_exit_probe", *pool.PRELOAD]
+workers = pool.get_pool(2)
+workers.warm()
+print("server", forkserver._forkserver._forkserver_pid, flush=True)
+pool.shutdown()
+"""
+
+
+@pytest.mark.skipif(pool.start_method() != "forkserver", reason="no fork server here")
+def test_the_fork_server_freezes_its_heap_before_it_exits(tmp_path: Path) -> None:
+    """The fork server outlives the command by its own teardown, holding the command's stdout
+    and stderr: with the model and scipy.stats imported, its final collections took a quarter
+    of a second of a core after every parallel command (docs/performance.md)."""
+    (tmp_path / "_simsource_exit_probe.py").write_text(_PROBE, encoding="utf-8")
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join(
+        [str(tmp_path), *filter(None, [os.environ.get("PYTHONPATH")])])}
+    # the pipe closes once the server has exited too, so its last line is in the output
+    p = subprocess.run([sys.executable, "-c", _SERVER_EXIT], capture_output=True, text=True,
+                       timeout=120, check=False, env=env)
+    assert p.returncode == 0, p.stderr[-2000:]
+    lines = p.stdout.strip().splitlines()
+    server = next(ln.split()[1] for ln in lines if ln.startswith("server") and "frozen" not in ln)
+    frozen = [ln for ln in lines if ln.startswith(f"server {server} frozen at exit:")]
+    assert len(frozen) == 1, p.stdout
+    assert int(frozen[0].rsplit(":", 1)[1]) > 10_000

@@ -36,7 +36,8 @@ from typing import Any
 
 #: modules the fork server imports once, before it forks any worker
 PRELOAD = ["simsource.experiment.worker",
-           "scipy.stats"]   # the model's Kaplan–Meier imports it at its first call
+           "scipy.stats",   # the model's Kaplan–Meier imports it at its first call
+           "simsource.experiment.serverexit"]   # the server's exit skips its final GC
 
 
 def start_method() -> str:
