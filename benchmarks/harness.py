@@ -145,12 +145,14 @@ def linger(tree: Tree, limit: float = 10.0) -> float:
 
 def run_cmd(args: Sequence[str], memory: bool = False, timeout: float = 1800,
             cpu: bool = False) -> Proc:
-    """Run a command from the project root; its wall time and, with ``memory``, peak RSS
-    (psutil polling of the whole process tree every 20 ms, :class:`Tree`; without psutil the
-    peak RSS of the largest waited-for descendant from getrusage); with ``cpu`` (and psutil)
-    the CPU seconds of the whole tree (the command, a fork server, its workers), polled every
-    20 ms, so the last moments of each process are missed), and it waits for the tree to be
-    gone (``linger_s``)."""
+    """Run a command from the project root and return its wall time, and:
+
+    * with ``memory``, peak RSS: psutil polls the whole process tree every 20 ms
+      (:class:`Tree`); without psutil, the peak RSS of the largest waited-for descendant from
+      getrusage;
+    * with ``cpu`` (and psutil), the CPU seconds of the whole tree (the command, a fork server,
+      its workers), polled every 20 ms, so the last moments of each process are missed; the
+      call then also waits until the tree is gone (``linger_s``, :func:`linger`)."""
     args = list(args)
     ps: Any = None
     if cpu:
