@@ -58,6 +58,11 @@ def bench_parallel(s: Settings, figs: dict[str, Figure], clock: Clock, tmp: Path
     lingers: list[float] = []
     loads: list[float] = []
     wall_shares: list[float] = []
+    # a planner's session: the simsource daemon runs (started by an earlier command); a first
+    # command that starts it is measured apart below
+    check(run_cmd(run_args("nacka-multi", 2, tmp / "parallel-warm", s.seed, 2, ())),
+          "simsource run -n 2 -j 2 (starts the daemon)")
+    shutil.rmtree(tmp / "parallel-warm", ignore_errors=True)
     for i in range(s.batch_repeats):
         with contextlib.suppress(OSError, AttributeError):
             loads.append(os.getloadavg()[0])
@@ -80,6 +85,21 @@ def bench_parallel(s: Settings, figs: dict[str, Figure], clock: Clock, tmp: Path
                 if wall_share is not None:
                     wall_shares.append(wall_share)
             shutil.rmtree(out, ignore_errors=True)
+    # the first -j 2 command of a session starts the daemon and waits for it (a fresh one per
+    # command: SIMSOURCE_DAEMON_TAG is part of its fingerprint); without the daemon, each
+    # command starts a fork server of its own (SIMSOURCE_DAEMON=0: what it did before)
+    other: dict[str, list[float]] = {"cold": [], "off": []}
+    for i in range(max(2, s.batch_repeats // 3)):
+        for kind, env in (("cold", {"SIMSOURCE_DAEMON_TAG": f"bench-cold-{os.getpid()}-{i}",
+                                    "SIMSOURCE_DAEMON_IDLE": "2"}),
+                          ("off", {"SIMSOURCE_DAEMON": "0"})):
+            clock.say(f"parallel, daemon {kind} {i + 1}: run -n {s.batch_n} -j 2")
+            out = tmp / f"parallel-{kind}-{i}"
+            p = run_cmd(run_args("nacka-multi", s.batch_n, out, s.seed, 2, s.batch_sets),
+                        cpu=True, env=env)
+            check(p, f"simsource run -n {s.batch_n} -j 2 (daemon {kind})")
+            other[kind].append(p.wall_s)
+            shutil.rmtree(out, ignore_errors=True)
     f = figs["parallel_efficiency"]
     rps1 = [s.batch_n / w for w in walls[1]]
     rps2 = [s.batch_n / w for w in walls[2]]
@@ -95,7 +115,13 @@ def bench_parallel(s: Settings, figs: dict[str, Figure], clock: Clock, tmp: Path
                 "store_wall_share_j2": median(wall_shares),
                 # how long the fork server and workers outlived a -j 2 command (waited for
                 # before the next command starts)
-                "linger_s_j2": median(lingers)}
+                "linger_s_j2": median(lingers),
+                # -j 1 (median) against the first -j 2 command of a session (it starts the
+                # daemon) and against -j 2 without the daemon
+                "wall_s_j2_cold_daemon": median(other["cold"]),
+                "efficiency_cold_daemon": median(walls[1]) / (2 * median(other["cold"])),
+                "wall_s_j2_no_daemon": median(other["off"]),
+                "efficiency_no_daemon": median(walls[1]) / (2 * median(other["off"]))}
     if all(cpus[1]) and all(cpus[2]):
         # psutil accounting of the command's process tree: the cores -j 2 actually got, and
         # the CPU it spent beyond -j 1 (pool start, sending tasks): neither depends on load
@@ -103,7 +129,9 @@ def bench_parallel(s: Settings, figs: dict[str, Figure], clock: Clock, tmp: Path
             tree_cpu_s_j1=median(cpus[1]), tree_cpu_s_j2=median(cpus[2]),
             cores_used_j2=median([c / w for c, w in zip(cpus[2], walls[2], strict=True)]),
             cpu_overhead_j2=median([b / a - 1 for a, b in zip(cpus[1], cpus[2], strict=True)]))
-    f.note = ("wall time of the whole command (start-up, pool start and finalize included)"
+    f.note = ("wall time of the whole command (start-up, pool start and finalize included), "
+              "the simsource daemon running (a session's later commands; its first: "
+              "detail.efficiency_cold_daemon)"
               + ("; the batch simulates " + ", ".join(s.batch_sets) if s.batch_sets else ""))
 
 

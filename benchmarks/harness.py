@@ -6,12 +6,13 @@ from __future__ import annotations
 import contextlib
 import json
 import math
+import os
 import shutil
 import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -71,6 +72,9 @@ class Proc:
     linger_s: float = 0.0       # how long its descendants outlived it (with cpu=True)
 
 
+#: in the command line of a simsource daemon and of each worker it forks
+DAEMON_MARK = "simsource.experiment.daemon"
+
 class Tree:
     """A command's process tree as psutil sees it (the command, a fork server, its workers):
     its members' CPU seconds and RSS read at every :meth:`poll`, the members themselves found
@@ -85,15 +89,51 @@ class Tree:
         self.members: dict[int, Any] = {pid: self.root}
         self.cpu: dict[int, float] = {}      # pid -> CPU seconds so far
         self.peak_tree = self.peak_main = 0  # bytes
+        self.daemons: set[int] = set()       # simsource daemons (they outlive the command)
+        self._kind: dict[int, bool] = {}     # pid -> is a simsource daemon (read once per pid)
         self._scanned = -math.inf
+        self._born = self.root.create_time()
+
+    def _is_daemon(self, p: Any) -> bool:
+        if p.pid not in self._kind:
+            try:
+                self._kind[p.pid] = DAEMON_MARK in " ".join(p.cmdline())
+            except self.ps.Error:
+                self._kind[p.pid] = False
+        return self._kind[p.pid]
 
     def _scan(self) -> None:
+        """The command's descendants, and the workers a simsource daemon forked for it: a
+        daemon outlives the command that started it and is a descendant of none of the later
+        ones, but its children born since the command started work for the command (on a quiet
+        machine, for no other). A worker is a fork of its daemon (the same command line): a
+        daemon is a process with the mark whose parent has none."""
         try:
-            kids = self.root.children(recursive=True)
+            procs = {p.pid: p for p in self.ps.process_iter(["ppid", "create_time"])}
         except self.ps.Error:
             return
-        for k in kids:
-            self.members.setdefault(k.pid, k)
+        kids: dict[int, list[Any]] = {}
+        for p in procs.values():
+            kids.setdefault(p.info["ppid"], []).append(p)
+        todo = [self.root.pid]
+        for pid, p in procs.items():
+            parent = procs.get(p.info["ppid"])
+            if parent is None or not self._is_daemon(parent):
+                continue
+            if self._is_daemon(p) and p.info["create_time"] >= self._born:
+                self.members.setdefault(pid, p)   # a worker forked for this command
+                todo.append(pid)
+        while todo:
+            for k in kids.get(todo.pop(), []):
+                if k.pid not in self.members:
+                    self.members[k.pid] = k
+                    todo.append(k.pid)
+        for pid in self.members:
+            p = procs.get(pid)
+            parent = procs.get(p.info["ppid"]) if p is not None else None
+            if p is not None and self._is_daemon(p) and (parent is None
+                                                         or not self._is_daemon(parent)):
+                self.daemons.add(pid)   # started by this command: stays after it
 
     def poll(self, memory: bool = False) -> None:
         now = time.perf_counter()
@@ -137,14 +177,14 @@ def linger(tree: Tree, limit: float = 10.0) -> float:
     t0 = time.perf_counter()
     while time.perf_counter() - t0 < limit:
         tree.poll()
-        if not any(pid != tree.root.pid for pid in tree.members):
+        if not any(pid != tree.root.pid and pid not in tree.daemons for pid in tree.members):
             break
         time.sleep(0.005)
     return time.perf_counter() - t0
 
 
 def run_cmd(args: Sequence[str], memory: bool = False, timeout: float = 1800,
-            cpu: bool = False) -> Proc:
+            cpu: bool = False, env: Mapping[str, str] | None = None) -> Proc:
     """Run a command from the project root and return its wall time, and:
 
     * with ``memory``, peak RSS: psutil polls the whole process tree every 20 ms
@@ -152,7 +192,9 @@ def run_cmd(args: Sequence[str], memory: bool = False, timeout: float = 1800,
       getrusage;
     * with ``cpu`` (and psutil), the CPU seconds of the whole tree (the command, a fork server,
       its workers), polled every 20 ms, so the last moments of each process are missed; the
-      call then also waits until the tree is gone (``linger_s``, :func:`linger`)."""
+      call then also waits until the tree is gone (``linger_s``, :func:`linger`);
+
+    ``env`` adds to the environment (e.g. a fresh simsource daemon: ``SIMSOURCE_DAEMON_TAG``)."""
     args = list(args)
     ps: Any = None
     if cpu:
@@ -165,7 +207,8 @@ def run_cmd(args: Sequence[str], memory: bool = False, timeout: float = 1800,
             args = [sys.executable, "-c", _RUSAGE_WRAPPER, *args]
     with tempfile.TemporaryFile("w+") as out, tempfile.TemporaryFile("w+") as err:
         t0 = time.perf_counter()
-        p = subprocess.Popen(args, cwd=ROOT, stdout=out, stderr=err, text=True)
+        p = subprocess.Popen(args, cwd=ROOT, stdout=out, stderr=err, text=True,
+                             env={**os.environ, **env} if env else None)
         tree = Tree(ps, p.pid) if (memory or cpu) and ps is not None else None
         if tree is not None:
             with contextlib.suppress(ps.Error):

@@ -3,6 +3,7 @@ the results folders of results_fixtures.py (``compare_dir``, ``single_dir``, ``s
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable
 from pathlib import Path
 
@@ -12,6 +13,11 @@ from replicate import under_mutmut
 from results_fixtures import compare_dir, single_dir, sweep_dir  # noqa: F401 (fixtures)
 
 WriteScenario = Callable[[str, str], Path]
+
+# Commands run in tests (in this process and in subprocesses, which inherit it) start their own
+# fork server, as on a machine without the daemon: a test must not leave a server running for
+# the next ones, nor share one with them. tests/test_daemon.py switches it on where it tests it.
+os.environ["SIMSOURCE_DAEMON"] = "0"
 
 
 @pytest.fixture(autouse=True)

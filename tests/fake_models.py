@@ -66,3 +66,35 @@ def calibration_model(sc: Scenario, seed: int, replication: int) -> Record:
         "innovations_per_year": float(rng.normal(40 * s, 1.0)),
         "transition_deadline_met": float(rng.random() < s),
     })
+
+
+def dying_model(sc: Scenario, seed: int, replication: int) -> Record:
+    """The worker process dies (as a segfault or the kernel's OOM killer would end it) at
+    replication 3."""
+    if replication == 3:
+        os._exit(3)
+    return pid_model(sc, seed, replication)
+
+
+def printing_model(sc: Scenario, seed: int, replication: int) -> Record:
+    """Writes a line to standard output and one to standard error."""
+    print(f"out {replication}", flush=True)
+    import sys
+
+    print(f"err {replication}", file=sys.stderr, flush=True)
+    return pid_model(sc, seed, replication)
+
+
+class TwoPartError(Exception):
+    """An exception that pickles but does not unpickle (its ``__init__`` wants two
+    arguments, its ``args`` hold one)."""
+
+    def __init__(self, what: str, why: str) -> None:
+        super().__init__(f"{what}: {why}")
+
+
+def unpicklable_error_model(sc: Scenario, seed: int, replication: int) -> Record:
+    """Raises a :class:`TwoPartError` at replication 1."""
+    if replication == 1:
+        raise TwoPartError("model", "bug")
+    return pid_model(sc, seed, replication)

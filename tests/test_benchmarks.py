@@ -106,6 +106,10 @@ class _CountingPs:
         import psutil
         self._ps = psutil
 
+    def process_iter(self, attrs: list[str]) -> object:
+        self.scans += 1
+        return self._ps.process_iter(attrs)
+
     def Process(self, pid: int) -> object:   # psutil's name
         outer, proc = self, self._ps.Process(pid)
 
@@ -156,3 +160,42 @@ def test_an_ended_process_counts_with_its_final_cpu_and_leaves_the_tree() -> Non
         assert tree.cpu[child.pid] >= 0.15
     finally:
         child.wait()
+
+
+# a stand-in for the simsource daemon (its mark in the command line): once the command has
+# started (the file exists), it forks a worker that burns 0.5 s of CPU; the daemon stays
+_FAKE_DAEMON = """
+import os, sys, time
+flag = sys.argv[1]
+while not os.path.exists(flag):
+    time.sleep(0.01)
+if os.fork() == 0:
+    t = time.process_time()
+    while time.process_time() - t < 0.5:
+        pass
+    os._exit(0)
+time.sleep(60)
+"""
+
+
+def test_the_harness_counts_a_daemons_workers_as_the_commands_and_does_not_wait_for_it(
+        tmp_path: Path) -> None:
+    """The simsource daemon is a descendant of no later command, but the workers it forks for a
+    command do the command's work: their CPU counts, and the command is over when they are
+    gone, not the daemon."""
+    pytest.importorskip("psutil")
+    from benchmarks.harness import DAEMON_MARK, run_cmd
+
+    flag = tmp_path / "started"
+    fake = subprocess.Popen([sys.executable, "-c", _FAKE_DAEMON, str(flag), DAEMON_MARK])
+    try:
+        time.sleep(0.5)   # the daemon is older than the command
+        p = run_cmd([sys.executable, "-c", f"open({str(flag)!r}, 'w').close()\n"
+                     "import time; time.sleep(1.5)"], cpu=True)
+        assert p.returncode == 0, p.stderr
+        assert p.tree_cpu_s >= 0.4          # the worker's half second
+        assert p.linger_s < 5.0             # not the daemon's minute
+        assert fake.poll() is None
+    finally:
+        fake.kill()
+        fake.wait()

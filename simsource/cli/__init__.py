@@ -94,6 +94,9 @@ COMMANDS: dict[str, Lazy] = {
                     "Write an animated replay of one replication as a self-contained HTML page: "
                     "ideas moving through the funnel, incidents at each supplier, the "
                     "coordinators' desks, with a clock, play, pause and speed controls."),
+    "daemon": Lazy("simsource.cli.daemon_cmds:daemon_cmd",
+                   "List this user's simsource daemons, the warm worker servers that parallel "
+                   "commands share (Linux); with --stop, end them."),
     "app": Lazy("simsource.cli.app_cmds:app_cmd",
                 "Start the teaching what-if page (Streamlit) on http://HOST:PORT; Ctrl-C stops "
                 "it."),
@@ -196,12 +199,14 @@ class SimsourceGroup(LazyGroup):
 
     def parse_args(self, ctx: click.Context, args: list[str]) -> list[str]:
         exit_quickly()
-        # before the command's module and the library are imported (a third of a second):
-        # the fork server imports the model meanwhile, on the other core
+        # before the command's module and the library are imported (a third of a second): the
+        # command connects to the simsource daemon, or starts it (or, without one, a fork
+        # server), which imports the model meanwhile, on the other core
         if wants_local_pool(args):
             from simsource.experiment import pool
 
-            with contextlib.suppress(OSError):   # no fork server now: the pool starts later
+            pool.use_daemon()   # this command's workers come from the daemon, where it runs
+            with contextlib.suppress(OSError):   # no server now: the pool starts one later
                 pool.prestart()
         return super().parse_args(ctx, args)
 

@@ -1,10 +1,14 @@
 """The warm worker pool: one per process, created on first use and reused by every batch.
 
 Every local parallel batch — ``simsource run -j 2``, :func:`~simsource.experiment.run_batch`,
-the teaching page, sensitivity, staffing and the tests — runs on the same
-:class:`~concurrent.futures.ProcessPoolExecutor`, so worker start-up (a fresh interpreter
-importing numpy, SimPy, pydantic and the model) is paid once per process, not once per batch.
-This is the only module of simsource that creates worker processes.
+the teaching page, sensitivity, staffing and the tests — runs on the process's one pool, so
+worker start-up is paid once per process, not once per batch. The pool is a
+:class:`WarmPool` (a :class:`~concurrent.futures.ProcessPoolExecutor` of this process's own)
+or, for the command line (:func:`use_daemon`), a
+:class:`~simsource.experiment.daemonpool.DaemonPool`: workers forked by the simsource daemon,
+a warm server kept between commands (:mod:`simsource.experiment.daemon`, Linux), whose
+workers start in milliseconds. This module and the daemon are the only ones that make worker
+processes.
 
 Workers come from a fork server that has imported the model already
 (``set_forkserver_preload``): a new worker is a fork of a warm interpreter, which is also safe
@@ -32,7 +36,10 @@ import sys
 import threading
 import time
 from concurrent.futures import Future, ProcessPoolExecutor
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from simsource.experiment.daemonpool import DaemonPool
 
 #: modules the fork server imports once, before it forks any worker
 PRELOAD = ["simsource.experiment.worker",
@@ -93,12 +100,38 @@ def _context(method: str) -> Any:
     return ctx
 
 
+_FROM_DAEMON: list[bool] = []
+
+
+def use_daemon() -> None:
+    """This process's pool takes its workers from the simsource daemon, where there is one
+    (:mod:`simsource.experiment.daemon`: Linux, ``SIMSOURCE_DAEMON`` not 0): the command line
+    calls it; a library user, the teaching page and the tests keep a pool of their own."""
+    if not _FROM_DAEMON:
+        _FROM_DAEMON.append(True)
+
+
+def _daemon() -> bool:
+    if not _FROM_DAEMON:
+        return False
+    from simsource.experiment import daemon
+
+    return daemon.enabled()
+
+
 def prestart() -> None:
-    """Start the fork server now, before this process imports its own heavy modules: it then
-    imports the model (about a second) while this process imports and prepares the batch, on
-    another core, and the pool's workers fork from it as soon as the batch needs them. Cheap
-    (one process spawned, nothing waited for); the server exits with this process. A command
-    that turns out to need no worker has spent some CPU of an idle core."""
+    """With the daemon (:func:`use_daemon`): connect to it now, or start it
+    (:func:`simsource.experiment.daemonpool.prestart`). Otherwise: start the fork server now,
+    before this process imports its own heavy modules: it then imports the model (about a
+    second) while this process imports and prepares the batch, on another core, and the
+    pool's workers fork from it as soon as the batch needs them. Cheap (one process spawned,
+    nothing waited for); the server exits with this process. A command that turns out to need
+    no worker has spent some CPU of an idle core."""
+    if _daemon():
+        from simsource.experiment import daemonpool
+
+        daemonpool.prestart()
+        return
     if start_method() != "forkserver":
         return
     from multiprocessing import forkserver
@@ -154,12 +187,24 @@ class WarmPool:
             proc.join(timeout=5)
 
 
+def _make(jobs: int) -> WarmPool | DaemonPool:
+    """The daemon's workers when this process uses it and it answers, else a pool of its own."""
+    if _daemon():
+        from simsource.experiment.daemonpool import DaemonPool
+
+        try:
+            return DaemonPool(jobs)
+        except Exception:   # no daemon to be had here: the command starts its own fork server
+            pass
+    return WarmPool(jobs)
+
+
 _LOCK = threading.Lock()
-_POOL: WarmPool | None = None
+_POOL: WarmPool | DaemonPool | None = None
 _AT_EXIT: list[bool] = []
 
 
-def get_pool(jobs: int) -> WarmPool:
+def get_pool(jobs: int) -> WarmPool | DaemonPool:
     """The process's pool, with at least ``jobs`` workers (made or enlarged on demand)."""
     global _POOL
     with _LOCK:
@@ -167,7 +212,7 @@ def get_pool(jobs: int) -> WarmPool:
             _POOL.shutdown(wait=True)
             _POOL = None
         if _POOL is None:
-            _POOL = WarmPool(jobs)
+            _POOL = _make(jobs)
             if not _AT_EXIT:  # registered with the first pool: importing this module does nothing
                 atexit.register(shutdown)
                 _AT_EXIT.append(True)
@@ -175,7 +220,7 @@ def get_pool(jobs: int) -> WarmPool:
         return _POOL
 
 
-def current() -> WarmPool | None:
+def current() -> WarmPool | DaemonPool | None:
     return _POOL
 
 
@@ -201,7 +246,7 @@ def warm_up(jobs: int, background: bool = True) -> threading.Thread | None:
     return thread
 
 
-def abort(pool: WarmPool | None = None) -> None:
+def abort(pool: WarmPool | DaemonPool | None = None) -> None:
     """Kill the pool (``pool`` if given and still the current one) after an error or Ctrl-C;
     the next batch starts a new one."""
     global _POOL
