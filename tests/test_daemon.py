@@ -164,6 +164,28 @@ def test_workers_write_to_the_commands_output(tag: str, sc: Scenario,
     assert "err 1" in err
 
 
+def test_a_worker_takes_the_commands_environment_folder_and_umask(
+        tag: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A variable outside the fingerprint (a terminal's, a job's) shares the daemon, and still
+    reaches the worker as the command has it."""
+    first = daemonpool.DaemonPool(1)
+    first.shutdown()
+    monkeypatch.setenv("MARK_OF_THIS_COMMAND", "7")
+    monkeypatch.chdir(tmp_path)
+    old = os.umask(0o027)
+    try:
+        live = daemonpool.DaemonPool(1)
+        try:
+            assert live.daemon_pid == first.daemon_pid
+            assert live.submit(os.getenv, "MARK_OF_THIS_COMMAND").result(timeout=30) == "7"
+            assert live.submit(os.getcwd).result(timeout=30) == str(tmp_path)
+            assert live.submit(os.umask, 0).result(timeout=30) == 0o027
+        finally:
+            live.shutdown()
+    finally:
+        os.umask(old)
+
+
 def test_switched_off_a_process_keeps_a_pool_of_its_own(tag: str,
                                                         monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("SIMSOURCE_DAEMON", "0")

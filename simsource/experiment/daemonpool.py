@@ -11,6 +11,10 @@ fails with :class:`~concurrent.futures.process.BrokenProcessPool`.
 :func:`prestart` (from the command line, before it imports the library) opens the first
 connection at once, and starts the daemon when there is none yet: it then preloads while the
 command imports its own modules, as the fork server did.
+
+A task's function must be importable by name in the daemon (``run_task``, a model given as
+``"module:function"``): unlike a pool of the process's own, the daemon's workers never import
+the command's ``__main__``. That is why only the command line uses the daemon.
 """
 
 from __future__ import annotations
