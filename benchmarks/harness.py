@@ -90,11 +90,12 @@ class Tree:
         self.cpu: dict[int, float] = {}      # pid -> CPU seconds so far
         self.peak_tree = self.peak_main = 0  # bytes
         self.daemons: set[int] = set()       # simsource daemons (they outlive the command)
-        self._kind: dict[int, bool] = {}     # pid -> is a simsource daemon (read once per pid)
+        self._kind: dict[int, bool] = {}     # pid -> runs daemon code (read once per pid)
         self._scanned = -math.inf
         self._born = self.root.create_time()
 
-    def _is_daemon(self, p: Any) -> bool:
+    def _marked(self, p: Any) -> bool:
+        """Whether ``p`` runs simsource's daemon code (the daemon or a worker it forked)."""
         if p.pid not in self._kind:
             try:
                 self._kind[p.pid] = DAEMON_MARK in " ".join(p.cmdline())
@@ -107,7 +108,7 @@ class Tree:
         daemon outlives the command that started it and is a descendant of none of the later
         ones, but its children born since the command started work for the command (on a quiet
         machine, for no other). A worker is a fork of its daemon (the same command line): a
-        daemon is a process with the mark whose parent has none."""
+        daemon is a marked process whose parent is not marked."""
         try:
             procs = {p.pid: p for p in self.ps.process_iter(["ppid", "create_time"])}
         except self.ps.Error:
@@ -115,12 +116,14 @@ class Tree:
         kids: dict[int, list[Any]] = {}
         for p in procs.values():
             kids.setdefault(p.info["ppid"], []).append(p)
+
+        def parent_marked(p: Any) -> bool:
+            parent = procs.get(p.info["ppid"])
+            return parent is not None and self._marked(parent)
+
         todo = [self.root.pid]
         for pid, p in procs.items():
-            parent = procs.get(p.info["ppid"])
-            if parent is None or not self._is_daemon(parent):
-                continue
-            if self._is_daemon(p) and p.info["create_time"] >= self._born:
+            if p.info["create_time"] >= self._born and self._marked(p) and parent_marked(p):
                 self.members.setdefault(pid, p)   # a worker forked for this command
                 todo.append(pid)
         while todo:
@@ -128,12 +131,8 @@ class Tree:
                 if k.pid not in self.members:
                     self.members[k.pid] = k
                     todo.append(k.pid)
-        for pid in self.members:
-            p = procs.get(pid)
-            parent = procs.get(p.info["ppid"]) if p is not None else None
-            if p is not None and self._is_daemon(p) and (parent is None
-                                                         or not self._is_daemon(parent)):
-                self.daemons.add(pid)   # started by this command: stays after it
+        self.daemons.update(pid for pid in self.members if pid in procs
+                            and self._marked(procs[pid]) and not parent_marked(procs[pid]))
 
     def poll(self, memory: bool = False) -> None:
         now = time.perf_counter()

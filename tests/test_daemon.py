@@ -24,6 +24,7 @@ import pytest
 from simsource.experiment import daemon, daemonpool, pool
 from simsource.experiment.backend import make_backend
 from simsource.experiment.engine import Work, replications
+from simsource.experiment.pool import _alive
 from simsource.scenario import Scenario, load_scenario
 
 pytestmark = pytest.mark.skipif(not hasattr(os, "fork") or sys.platform != "linux",
@@ -31,11 +32,8 @@ pytestmark = pytest.mark.skipif(not hasattr(os, "fork") or sys.platform != "linu
 HERE = "fake_models"
 
 
-def _alive(pid: int) -> bool:
-    try:
-        return "zombie" not in Path(f"/proc/{pid}/status").read_text()
-    except OSError:
-        return False
+def _parent(pid: int) -> int:
+    return int(Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[1])
 
 
 def _daemons(tag: str) -> list[int]:
@@ -91,8 +89,7 @@ def test_a_batch_runs_on_the_daemons_workers_with_the_same_numbers(tag: str,
     assert pd.DataFrame(parallel.kpi_rows).equals(pd.DataFrame(serial.kpi_rows))
     assert pd.DataFrame(parallel.ts_rows).equals(pd.DataFrame(serial.ts_rows))
     # the workers are forks of the daemon, not of this process or a fork server of its own
-    ppids = {int(Path(f"/proc/{w.pid}/stat").read_text().rsplit(")", 1)[1].split()[1])
-             for w in live.processes()}
+    ppids = {_parent(w.pid) for w in live.processes()}
     assert ppids == {live.daemon_pid} != {os.getpid()}
     assert live.daemon_pid in _daemons(tag)
 
@@ -287,8 +284,7 @@ def test_kill_9_of_a_command_leaves_no_daemon_worker_behind(tag: str, tmp_path: 
     while len(workers) < 2 and time.monotonic() < deadline:
         time.sleep(0.2)
         running = _daemons(tag)
-        workers = [p for p in running if int(Path(f"/proc/{p}/stat").read_text().rsplit(
-            ")", 1)[1].split()[1]) in running]
+        workers = [p for p in running if _parent(p) in running]
     assert len(workers) >= 2, "the command never got its workers"
     proc.kill()
     assert proc.wait(timeout=60) == -signal.SIGKILL

@@ -49,17 +49,14 @@ import struct
 import sys
 import time
 import traceback
+from multiprocessing.connection import Connection
 from pathlib import Path
 from typing import Any
 
-from simsource.experiment.pool import PRELOAD as PRELOAD_POOL
+from simsource.experiment.pool import PRELOAD, _watch_parent
 
 #: bumped whenever the protocol between a command and the daemon changes
 PROTOCOL = 1
-#: what the daemon imports before it accepts its first connection: the fork server's preload
-#: (the model, ``scipy.stats``), the pool (a worker's watch on its command) and a worker's
-#: messages
-PRELOAD = (*PRELOAD_POOL, "simsource.experiment.pool", "multiprocessing.connection")
 ENV_SWITCH = "SIMSOURCE_DAEMON"
 ENV_IDLE = "SIMSOURCE_DAEMON_IDLE"
 IDLE_S = 900.0
@@ -133,9 +130,9 @@ def fingerprint() -> str:
     return h.hexdigest()[:32]
 
 
-def address(print_: str | None = None) -> str:
+def address() -> str:
     """The abstract socket address of this user's daemon for this code and environment."""
-    return f"\0simsource-{os.getuid()}-{print_ or fingerprint()}"
+    return f"\0simsource-{os.getuid()}-{fingerprint()}"
 
 
 def credentials(sock: socket.socket) -> tuple[int, int]:
@@ -199,7 +196,7 @@ def running() -> list[dict[str, Any]]:
     """This user's daemons (not their workers): ``pid``, ``address`` (escaped), ``current``
     (whether it serves this code and environment), ``age_s``, ``rss_mb`` and ``workers``."""
     mine, here = os.getuid(), address().encode("unicode_escape").decode("ascii")
-    procs: dict[int, tuple[list[str], int]] = {}
+    procs: dict[int, tuple[list[str], list[str]]] = {}   # pid -> command line, stat fields
     for entry in Path("/proc").glob("[0-9]*"):
         try:
             argv = (entry / "cmdline").read_bytes().decode(errors="replace").split("\0")
@@ -210,26 +207,22 @@ def running() -> list[dict[str, Any]]:
                 continue
         except OSError:
             continue
-        procs[int(entry.name)] = (argv, int(fields[1]))
+        procs[int(entry.name)] = (argv, fields)
     tick = os.sysconf("SC_CLK_TCK")
     try:
         uptime = float(Path("/proc/uptime").read_text().split()[0])
     except OSError:
         uptime = math.nan
     found = []
-    for pid, (argv, parent) in sorted(procs.items()):
-        if parent in procs:
+    for pid, (argv, fields) in sorted(procs.items()):
+        if int(fields[1]) in procs:
             continue   # a worker: a fork of a daemon
-        try:
-            fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-        except OSError:
-            continue
         at = next(i for i, a in enumerate(argv) if __name__ in a)   # -c code, path, address
         addr = argv[at + 2] if at + 2 < len(argv) else ""
         found.append({"pid": pid, "address": addr, "current": addr == here,
                       "age_s": uptime - int(fields[19]) / tick,
                       "rss_mb": int(fields[21]) * os.sysconf("SC_PAGE_SIZE") / 2**20,
-                      "workers": sum(1 for _, pp in procs.values() if pp == pid)})
+                      "workers": sum(1 for _, f in procs.values() if int(f[1]) == pid)})
     return found
 
 
@@ -258,6 +251,8 @@ def serve(addr: str, idle: float) -> None:
     except OSError:   # another daemon serves this address: it will do
         return
     listener.listen(64)   # commands may connect now; they are accepted once the preload is done
+    # the fork server's preload (the model, scipy.stats); importing this module brought the
+    # pool and multiprocessing.connection (a worker's watch on its command, its messages)
     for module in PRELOAD:
         importlib.import_module(module)
     gc.collect()
@@ -296,10 +291,6 @@ def _worker(conn: socket.socket) -> None:
 def _work(conn: socket.socket) -> int:
     """One worker: adopt the command's output, environment and folder, then run its tasks until
     it hangs up."""
-    from multiprocessing.connection import Connection
-
-    from simsource.experiment.pool import _watch_parent
-
     signal.signal(signal.SIGCHLD, signal.SIG_DFL)
     peer, _ = credentials(conn)
     msg, fds, _, _ = socket.recv_fds(conn, 1 << 20, 2)
