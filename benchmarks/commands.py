@@ -4,8 +4,10 @@ as whole commands) and peak memory."""
 from __future__ import annotations
 
 import contextlib
+import json
 import os
 import shutil
+import sys
 from pathlib import Path
 
 from benchmarks.figures import Figure, Settings, median
@@ -58,6 +60,10 @@ def bench_parallel(s: Settings, figs: dict[str, Figure], clock: Clock, tmp: Path
     lingers: list[float] = []
     loads: list[float] = []
     wall_shares: list[float] = []
+    # the host's ceiling, measured beside each pair: the same pair of bare SimPy (M/M/5 runs on
+    # one process, then on two forked ones), whole commands too
+    bare_walls: dict[int, list[float]] = {1: [], 2: []}
+    bare_cpus: dict[int, list[float]] = {1: [], 2: []}
     # a planner's session: the simsource daemon runs (started by an earlier command); a first
     # command that starts it is measured apart below
     check(run_cmd(run_args("nacka-multi", 2, tmp / "parallel-warm", s.seed, 2, ())),
@@ -85,6 +91,13 @@ def bench_parallel(s: Settings, figs: dict[str, Figure], clock: Clock, tmp: Path
                 if wall_share is not None:
                     wall_shares.append(wall_share)
             shutil.rmtree(out, ignore_errors=True)
+        for jobs in rotated([1, 2], i):
+            clock.say(f"parallel repeat {i + 1}/{s.batch_repeats}: bare SimPy, "
+                      f"{s.bare_runs} M/M/5 runs on {jobs} process(es)")
+            p = run_cmd(bare_args(s, jobs))
+            check(p, f"bare SimPy batch, {jobs} process(es)")
+            bare_walls[jobs].append(p.wall_s)
+            bare_cpus[jobs].append(sum(json.loads(p.stdout.strip().splitlines()[-1])["cpu_s"]))
     # the first -j 2 command of a session starts the daemon and waits for it (a fresh one per
     # command: SIMSOURCE_DAEMON_TAG is part of its fingerprint); without the daemon, each
     # command starts a fork server of its own (SIMSOURCE_DAEMON=0: what it did before)
@@ -122,6 +135,21 @@ def bench_parallel(s: Settings, figs: dict[str, Figure], clock: Clock, tmp: Path
                 "efficiency_cold_daemon": median(walls[1]) / (2 * median(other["cold"])),
                 "wall_s_j2_no_daemon": median(other["off"]),
                 "efficiency_no_daemon": median(walls[1]) / (2 * median(other["off"]))}
+    bare = [a / (2 * b) for a, b in zip(bare_walls[1], bare_walls[2], strict=True)]
+    fb = figs["parallel_efficiency_bare_simpy"]
+    fb.samples, fb.value = bare, median(bare)
+    fb.detail = {"runs": s.bare_runs, "customers": s.bare_customers,
+                 "wall_s_1": median(bare_walls[1]), "wall_s_2": median(bare_walls[2]),
+                 # the CPU two runs at once cost beyond one at a time, timed in the runs (no
+                 # start-up, no transfer): what this host charges for running two at once
+                 "cpu_overhead_2": median([b / a - 1 for a, b in
+                                           zip(bare_cpus[1], bare_cpus[2], strict=True)])}
+    fb.note = ("the same pairs in plain SimPy (M/M/5 runs on 1 process, then on 2 forked "
+               "ones), each beside a simsource pair: what this host allows")
+    fv = figs["parallel_efficiency_vs_bare"]
+    fv.samples = [a / b for a, b in zip(f.samples, bare, strict=True)]
+    fv.value = median(fv.samples)
+    fv.note = "per pair: simsource's efficiency / bare SimPy's measured beside it"
     if all(cpus[1]) and all(cpus[2]):
         # psutil accounting of the command's process tree: the cores -j 2 actually got, and
         # the CPU it spent beyond -j 1 (pool start, sending tasks): neither depends on load
@@ -133,6 +161,12 @@ def bench_parallel(s: Settings, figs: dict[str, Figure], clock: Clock, tmp: Path
               "the simsource daemon running (a session's later commands; its first: "
               "detail.efficiency_cold_daemon)"
               + ("; the batch simulates " + ", ".join(s.batch_sets) if s.batch_sets else ""))
+
+
+def bare_args(s: Settings, jobs: int) -> list[str]:
+    """The bare-SimPy batch of the parallel pairs, as a command (benchmarks/mmc_simpy.py)."""
+    return [sys.executable, "-m", "benchmarks.mmc_simpy", "--batch", str(s.bare_runs),
+            "--customers", str(s.bare_customers), "--jobs", str(jobs), "--seed", str(s.seed)]
 
 
 def bench_memory(s: Settings, figs: dict[str, Figure], clock: Clock, tmp: Path) -> None:

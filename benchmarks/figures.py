@@ -31,6 +31,9 @@ class Settings:
     # pairs of commands: the noisiest figure (each sample the ratio of two whole commands; one
     # run's samples spread 0.73-0.94), so more of them than ``repeats`` (--repeats sets both)
     batch_repeats: int = 9
+    # beside each pair, the same pair in bare SimPy: 12 M/M/5 runs (about 5 s on one process)
+    bare_runs: int = 12
+    bare_customers: int = 30_000
     pool_n: int = 20                          # warm-pool speed-up: run_batch of 20 replications
     pool_sets: tuple[str, ...] = ()
     app_pause: float = 2.0                    # app latency: seconds between page load and Run
@@ -50,12 +53,12 @@ class Settings:
 
 
 _TINY = ("scenario.years=0.25", "scenario.warmup_years=0.1")
-QUICK = Settings(repeats=2, batch_repeats=2, customers=5_000, model_reps=1, peer_customers=500,
-                 peer_repeats=1, batch_n=4, batch_sets=_TINY, memory_small=2, memory_large=4,
-                 memory_sets=_TINY, store_n=4, pool_n=4, pool_sets=_TINY, app_pause=0.0,
-                 app_repeats=1,
-                 calibrate_budget=100, explore_futures=2, explore_replications=1,
-                 design_repeats=1, design_sets=_TINY)
+QUICK = Settings(repeats=2, batch_repeats=2, bare_runs=2, bare_customers=500, customers=5_000,
+                 model_reps=1, peer_customers=500, peer_repeats=1, batch_n=4, batch_sets=_TINY,
+                 memory_small=2, memory_large=4, memory_sets=_TINY, store_n=4, pool_n=4,
+                 pool_sets=_TINY, app_pause=0.0, app_repeats=1, calibrate_budget=100,
+                 explore_futures=2, explore_replications=1, design_repeats=1,
+                 design_sets=_TINY)
 
 
 # ---- figures -------------------------------------------------------------------------------
@@ -121,6 +124,9 @@ FIGURES: list[tuple[str, str, str, tuple[str, float] | None]] = [
      "years/s", None),
     ("parallel_efficiency", "parallel efficiency, run -n {n}: reps/s -j 2 / (2 x -j 1)", "ratio",
      (">=", 0.85)),
+    ("parallel_efficiency_bare_simpy",
+     "  bare SimPy, same pairs: 1 process / (2 x 2 processes)", "ratio", None),
+    ("parallel_efficiency_vs_bare", "  simsource's efficiency / bare SimPy's", "ratio", None),
     ("warm_pool_speedup", "warm pool: {pool} reps in series / 2nd run_batch -j 2", "ratio",
      (">=", 1.6)),
     ("app_first_result_s", "app: Run to first result, default setting (AppTest)", "s",

@@ -6,10 +6,19 @@ and releases it. Events are counted exactly as simsource counts its KPI ``sim_ev
 number of events the environment scheduled, ``next(env._eid)`` after the run.
 
     python -m benchmarks.mmc_simpy            # one run, prints customers/s and events/s
+    python -m benchmarks.mmc_simpy --batch 4 --customers 60000 --jobs 2
+                                              # 4 runs on 2 forked processes, as a command
+
+The batch is the bare-SimPy counterpart of ``simsource run -n N -j 2`` against ``-j 1`` (the
+parallel-efficiency pairs of ``make bench``): what two processes of plain SimPy get from this
+host's two cores, with no start-up, transfer or store of their own.
 """
 
 from __future__ import annotations
 
+import argparse
+import json
+import multiprocessing
 import random
 import time
 from collections.abc import Generator
@@ -95,8 +104,34 @@ def servers_for_pending(pending: float, rho: float = LAMBDA / (C * MU), seed: in
     return max(1, round(c))
 
 
-def main() -> None:
-    r = run()
+def _one(args: tuple[int, int]) -> float:
+    customers, seed = args
+    return float(run(customers, seed=seed)["cpu_s"])
+
+
+def batch(runs: int, customers: int, jobs: int, seed: int = 1) -> list[float]:
+    """``runs`` runs of ``customers`` (seeds ``seed``, ``seed`` + 1, ...), in this process
+    (``jobs`` 1) or on ``jobs`` forked worker processes; the CPU seconds of each run."""
+    tasks = [(customers, seed + i) for i in range(runs)]
+    if jobs <= 1:
+        return [_one(t) for t in tasks]
+    with multiprocessing.get_context("fork").Pool(jobs) as pool:
+        return pool.map(_one, tasks, chunksize=1)
+
+
+def main(argv: list[str] | None = None) -> None:
+    ap = argparse.ArgumentParser(prog="python -m benchmarks.mmc_simpy")
+    ap.add_argument("--batch", type=int, default=0, help="runs of a batch (default: one run)")
+    ap.add_argument("--customers", type=int, default=CUSTOMERS)
+    ap.add_argument("--jobs", type=int, default=1)
+    ap.add_argument("--seed", type=int, default=1)
+    a = ap.parse_args(argv)
+    if a.batch:
+        cpu = batch(a.batch, a.customers, a.jobs, a.seed)
+        print(json.dumps({"runs": a.batch, "customers": a.customers, "jobs": a.jobs,
+                          "cpu_s": cpu}))
+        return
+    r = run(a.customers, seed=a.seed)
     print(f"SimPy M/M/{C}: {r['customers']:.0f} customers in {r['wall_s']:.2f} s = "
           f"{r['customers'] / r['wall_s']:,.0f} customers/s, {r['events'] / r['wall_s']:,.0f} "
           f"events/s; mean wait {r['mean_wait']:.3f} (Erlang C {erlang_c_wait():.3f})")

@@ -1,13 +1,14 @@
 """The simsource benchmark suite: every figure a ratio or a time measured in this same run.
 
-    python -m benchmarks.run                 # make bench: full suite, < 10 min on 2 cores
+    python -m benchmarks.run                 # make bench: full suite, 13-15 min on 2 cores
     python -m benchmarks.run --quick         # tiny smoke run (seconds, numbers meaningless)
     python -m benchmarks.run --only engine,startup
     python -m benchmarks.run --profile       # + cProfile of 20 nacka-multi replications
 
 Writes ``benchmarks/results/latest.json`` (or ``--json PATH``) and prints a table of every
 figure with its target and whether it is met. Timed figures are the median of ``--repeats``
-(default 5; 9 pairs of commands for parallel efficiency, the noisiest) interleaved repeats:
+(default 5; 9 pairs of commands for parallel efficiency, the noisiest, each beside the same
+pair in bare SimPy) interleaved repeats:
 each repeat runs every contender once, in a rotated order, so drift on a shared, noisy machine
 hits all of them alike. See docs/performance.md.
 

@@ -42,6 +42,18 @@ def test_which_arguments_start_the_pool_early(args: list[str], expected: bool) -
     assert cli.wants_local_pool(args) is expected
 
 
+@pytest.mark.parametrize(("args", "jobs"), [
+    (["run", "nacka-multi", "-j", "2"], 2),
+    (["compare", "a", "b", "--jobs=4"], 4),
+    (["run", "nacka-multi", "-j", "2", "-j", "3"], 3),
+    (["run", "nacka-multi", "-j", "1"], 0),
+    (["run", "nacka-multi", "-j", "two"], 0),
+    (["plot", "results/x", "-j", "2"], 0),
+])
+def test_the_early_pool_has_the_workers_the_command_asks_for(args: list[str], jobs: int) -> None:
+    assert cli.local_pool_jobs(args) == jobs
+
+
 @pytest.mark.parametrize("cores", [1, 2])
 def test_without_jobs_the_pool_starts_early_when_there_are_several_cores(
         monkeypatch: pytest.MonkeyPatch, cores: int) -> None:
@@ -54,11 +66,11 @@ def test_without_jobs_the_pool_starts_early_when_there_are_several_cores(
 @pytest.mark.parametrize(("jobs", "started"), [("2", True), ("1", False)])
 def test_a_batch_command_starts_the_fork_server_before_it_runs(
         monkeypatch: pytest.MonkeyPatch, jobs: str, started: bool) -> None:
-    calls: list[bool] = []
-    monkeypatch.setattr(pool, "prestart", lambda: calls.append(True))
+    calls: list[int] = []
+    monkeypatch.setattr(pool, "prestart", calls.append)
     res = CliRunner().invoke(cli.main, ["run", "no-such-scenario", "-n", "2", "-j", jobs])
     assert res.exit_code == 2   # the unknown scenario, reported after the early start
-    assert calls == ([True] if started else [])
+    assert calls == ([int(jobs)] if started else [])
 
 
 _ORDER = """
@@ -67,7 +79,7 @@ from simsource.experiment import pool
 seen = []
 heavy = ("simsource.cli.experiment_cmds", "simsource.scenario", "simsource.model", "pandas",
          "scipy", "numpy")
-pool.prestart = lambda: seen.append(sorted(m for m in sys.modules if m.startswith(heavy)))
+pool.prestart = lambda *_: seen.append(sorted(m for m in sys.modules if m.startswith(heavy)))
 from simsource.cli import main
 try:
     main(["run", "no-such-scenario", "-n", "2", "-j", "2"], standalone_mode=False)

@@ -115,6 +115,24 @@ def test_a_second_pool_forks_from_the_same_warm_daemon_in_milliseconds(tag: str,
         warm.shutdown()
 
 
+def test_a_command_takes_its_workers_from_a_running_daemon_before_it_imports(
+        tag: str) -> None:
+    """pool.prestart(jobs) makes the process's pool at once when the daemon runs already (the
+    pool made later, in a thread, waited for the command's imports); when the daemon has to
+    start first, it only starts it, and the first batch makes the pool."""
+    pool.prestart(2)                                 # no daemon yet: it starts, nothing waits
+    assert pool.current() is None
+    first = daemonpool.DaemonPool(1)                 # waits for it
+    first.shutdown()
+    pool.prestart(2)
+    early = pool.current()
+    assert isinstance(early, daemonpool.DaemonPool)
+    assert early.size == 2
+    assert early.daemon_pid == first.daemon_pid
+    assert pool.get_pool(2) is early                 # the batch's pool is that one
+    assert early.submit(os.getpid).result(timeout=30) in {w.pid for w in early.processes()}
+
+
 def test_an_error_in_a_task_comes_back_with_the_workers_traceback(tag: str,
                                                                   sc: Scenario) -> None:
     be = make_backend("local", 2)

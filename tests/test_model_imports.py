@@ -34,3 +34,14 @@ def test_the_lead_time_quantiles_import_it_when_called() -> None:
 def test_the_fork_server_preloads_it_for_the_workers() -> None:
     assert "scipy.stats" in PRELOAD
     assert "simsource.experiment.worker" in PRELOAD
+
+
+def test_a_batch_command_reaches_its_first_task_without_the_statistics() -> None:
+    """What a ``run`` imports before its workers get their first task leaves pandas, scipy,
+    simsource.stats and pyarrow.compute to the summary at the end (a thread imports them while
+    the workers compute: runner.FINALIZE_IMPORTS), so a ``-j 2`` command does not keep its
+    workers waiting."""
+    later = ("pandas", "scipy", "simsource.stats", "pyarrow.compute")
+    assert _fresh("import sys; import simsource.cli.experiment_cmds, "
+                  "simsource.experiment.store, simsource.experiment.runner; "
+                  f"print(sorted(m for m in {later!r} if m in sys.modules))") == "[]"

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import json
 import math
+import sys
+import time
 from pathlib import Path
 
 import numpy as np
@@ -14,11 +16,11 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from simsource.errors import UserError
-from simsource.experiment import design, worker
+from simsource.experiment import design, runner, worker
 from simsource.experiment.engine import Work, auto_chunk_size, plan_tasks
 from simsource.experiment.precision import lookahead, run_precise
 from simsource.experiment.results import load_results
-from simsource.experiment.runner import run_batch
+from simsource.experiment.runner import Job, MemorySink, execute, run_batch
 from simsource.experiment.sweep import run_sweep
 from simsource.experiment.worker import run_chunk
 from simsource.scenario import Scenario, load_scenario
@@ -236,3 +238,48 @@ def test_load_results_round_trip_and_errors(tmp_path: Path, sc: Scenario) -> Non
     (tmp_path / "r" / "manifest.json").write_text("[")
     with pytest.raises(UserError, match=r"manifest\.json: broken JSON"):
         load_results(tmp_path / "r")
+
+
+# ---- what finalizing needs is imported while the workers compute ------------------------------
+class _WaitingBackend:
+    """Two "workers" that compute nothing until ``module`` has been imported (by someone else):
+    a batch whose finalize imports were left to the end would never start."""
+
+    name = "waiting"
+
+    def __init__(self, module: str, jobs: int, wait: float) -> None:
+        self.module, self.jobs, self.wait = module, jobs, wait
+
+    def map_chunks(self, fn, tasks):  # type: ignore[no-untyped-def]
+        end = time.monotonic() + self.wait
+        while self.module not in sys.modules and time.monotonic() < end:
+            time.sleep(0.01)
+        for task in tasks:
+            yield task, fn(task)
+
+    def close(self) -> None:
+        pass
+
+
+@pytest.mark.parametrize("jobs", [2, 1])
+def test_finalize_imports_happen_while_the_workers_compute(
+        tmp_path: Path, sc: Scenario, monkeypatch: pytest.MonkeyPatch, jobs: int) -> None:
+    name = f"probe_finalize_{jobs}"
+    (tmp_path / f"{name}.py").write_text("LOADED = True\n", encoding="utf-8")
+    monkeypatch.syspath_prepend(str(tmp_path))
+    monkeypatch.setattr(runner, "FINALIZE_IMPORTS", (name,))
+    monkeypatch.delitem(sys.modules, name, raising=False)
+    sink = MemorySink(sc.name)
+    seen: list[bool] = []
+    backend = _WaitingBackend(name, jobs, 30.0 if jobs > 1 else 0.3)
+    execute([Job(sink, sc, 0, list(range(3)))], backend, _NoBar(), model=FAKE,
+            done=lambda _: seen.append(name in sys.modules))
+    assert len(sink.rows) == 3
+    # serial: nothing to overlap, the import is left to finalize
+    assert seen == [jobs > 1]
+    monkeypatch.delitem(sys.modules, name, raising=False)
+
+
+class _NoBar:
+    def update(self, n: int) -> None:
+        pass

@@ -159,25 +159,32 @@ def _option(args: list[str], long: str, short: str | None = None) -> str | None:
     return value
 
 
-def wants_local_pool(args: list[str]) -> bool:
-    """Whether these command-line arguments run a batch on the local worker pool (a pool
+def local_pool_jobs(args: list[str]) -> int:
+    """The workers of the local pool these command-line arguments run a batch on (a pool
     command, ``-j`` not 1, the local backend, not ``--help``), as far as the raw arguments
-    tell before click parses them: only to start the pool's fork server early, so a wrong
-    guess costs time, never a result."""
+    tell before click parses them; 0 for none. Only to start the pool early, so a wrong guess
+    costs time, never a result."""
     command = next((a for a in args if not a.startswith("-")), None)
     if command not in POOL_COMMANDS or {"-h", "--help"} & set(args):
-        return False
+        return 0
     if (_option(args, "--backend") or "local") != "local":
-        return False
+        return 0
     jobs = _option(args, "--jobs", "-j")
     if jobs is None:
         from simsource.experiment.backend import default_jobs
 
-        return default_jobs() > 1
-    try:
-        return int(jobs) > 1
-    except ValueError:
-        return False
+        n = default_jobs()
+    else:
+        try:
+            n = int(jobs)
+        except ValueError:
+            return 0
+    return n if n > 1 else 0
+
+
+def wants_local_pool(args: list[str]) -> bool:
+    """Whether these arguments run a batch on the local worker pool (:func:`local_pool_jobs`)."""
+    return local_pool_jobs(args) > 1
 
 
 _exit_quickly: list[bool] = []
@@ -202,12 +209,13 @@ class SimsourceGroup(LazyGroup):
         # before the command's module and the library are imported (a third of a second): the
         # command connects to the simsource daemon, or starts it (or, without one, a fork
         # server), which imports the model meanwhile, on the other core
-        if wants_local_pool(args):
+        jobs = local_pool_jobs(args)
+        if jobs:
             from simsource.experiment import pool
 
             pool.use_daemon()   # this command's workers come from the daemon, where it runs
             with contextlib.suppress(OSError):   # no server now: the pool starts one later
-                pool.prestart()
+                pool.prestart(jobs)
         return super().parse_args(ctx, args)
 
     def invoke(self, ctx: click.Context) -> Any:

@@ -20,7 +20,6 @@ from typing import Any
 
 import numpy as np
 import pyarrow as pa
-import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
 from simsource.experiment.parquetio import (
@@ -141,7 +140,7 @@ def _problem(folder: Path, chunk: Chunk, identity: Mapping[str, Any]) -> str | N
             reps = pq.read_table(path, columns=["replication"]).column("replication")
         except (OSError, pa.ArrowException) as exc:
             return f"{path.name}: unreadable Parquet ({exc})"
-        got = pc.unique(reps).to_pylist() if kind == "ts" else reps.to_pylist()
+        got = list(dict.fromkeys(reps.to_pylist())) if kind == "ts" else reps.to_pylist()
         if sorted(got) != list(chunk.reps) or (kind == "kpi" and got != list(chunk.reps)):
             return f"{path.name}: replications do not match the name {chunk.stem}"
     return None

@@ -66,15 +66,17 @@ def _connect(addr: str) -> socket.socket | None:
     return sock
 
 
-def prestart() -> None:
+def prestart() -> bool:
     """Connect to this code's daemon now, starting it when it does not run (cheap: a hash of
-    the sources' times and one connection; the daemon starts in the background)."""
+    the sources' times and one connection; the daemon starts in the background). True when it
+    was running."""
     addr = daemon.address()
     sock = _connect(addr)
     if sock is None:
         _starting[addr] = daemon.spawn(addr)
-        return
+        return False
     _early.append((addr, sock))
+    return True
 
 
 def _open(addr: str, deadline: float) -> socket.socket:

@@ -119,18 +119,22 @@ def _daemon() -> bool:
     return daemon.enabled()
 
 
-def prestart() -> None:
+def prestart(jobs: int = 0) -> None:
     """With the daemon (:func:`use_daemon`): connect to it now, or start it
-    (:func:`simsource.experiment.daemonpool.prestart`). Otherwise: start the fork server now,
-    before this process imports its own heavy modules: it then imports the model (about a
-    second) while this process imports and prepares the batch, on another core, and the
-    pool's workers fork from it as soon as the batch needs them. Cheap (one process spawned,
-    nothing waited for); the server exits with this process. A command that turns out to need
-    no worker has spent some CPU of an idle core."""
+    (:func:`simsource.experiment.daemonpool.prestart`); when it runs already, this process's
+    pool of ``jobs`` workers is made at once (a few hundredths of a second: the daemon forks
+    them warm), before the command imports its heavy modules: made later, in the background,
+    the pool's threads waited for this one's imports (a third of a second, docs/performance.md).
+    Otherwise: start the fork server now, before this process imports its own heavy modules: it
+    then imports the model (about a second) while this process imports and prepares the batch,
+    on another core, and the pool's workers fork from it as soon as the batch needs them. Cheap
+    (one process spawned, nothing waited for); the server exits with this process. A command
+    that turns out to need no worker has spent some CPU of an idle core."""
     if _daemon():
         from simsource.experiment import daemonpool
 
-        daemonpool.prestart()
+        if daemonpool.prestart() and jobs > 1:
+            _early_daemon_pool(jobs)
         return
     if start_method() != "forkserver":
         return
@@ -213,11 +217,31 @@ def get_pool(jobs: int) -> WarmPool | DaemonPool:
             _POOL = None
         if _POOL is None:
             _POOL = _make(jobs)
-            if not _AT_EXIT:  # registered with the first pool: importing this module does nothing
-                atexit.register(shutdown)
-                _AT_EXIT.append(True)
+            _at_exit()
         _POOL.batches += 1
         return _POOL
+
+
+def _early_daemon_pool(jobs: int) -> None:
+    """The process's pool, ``jobs`` workers of the running daemon (nothing if that fails: the
+    first batch then makes its pool as usual)."""
+    global _POOL
+    from simsource.experiment.daemonpool import DaemonPool
+
+    with _LOCK:
+        if _POOL is not None:
+            return
+        try:
+            _POOL = DaemonPool(jobs)
+        except Exception:
+            return
+        _at_exit()
+
+
+def _at_exit() -> None:
+    if not _AT_EXIT:  # registered with the first pool: importing this module does nothing
+        atexit.register(shutdown)
+        _AT_EXIT.append(True)
 
 
 def current() -> WarmPool | DaemonPool | None:

@@ -9,6 +9,9 @@ from __future__ import annotations
 
 import contextlib
 import functools
+import importlib
+import sys
+import threading
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -74,19 +77,47 @@ class Job:
     params: Mapping[int, Mapping[str, Any]] = field(default_factory=dict)
 
 
+#: What finalizing a folder imports beyond writing chunks: pandas (with pyarrow.compute) and
+#: scipy, for the summary (about 0.3-0.7 s). With worker processes they are imported in a thread
+#: of this process while the workers compute, so the first task is not kept waiting for them
+#: (tests/test_model_imports.py checks that nothing before it imports them).
+FINALIZE_IMPORTS = ("simsource.stats",)
+
+
+def _import_all(modules: Sequence[str]) -> None:
+    for name in modules:
+        with contextlib.suppress(Exception):  # the finalize imports it again and reports it
+            importlib.import_module(name)
+
+
+def import_meanwhile(modules: Sequence[str]) -> threading.Thread | None:
+    """Import ``modules`` in a background thread (None if they are all imported already)."""
+    missing = [m for m in modules if m not in sys.modules]
+    if not missing:
+        return None
+    thread = threading.Thread(target=_import_all, args=(missing,), name="simsource-import",
+                              daemon=True)
+    thread.start()
+    return thread
+
+
 def execute(jobs: Sequence[Job], backend: Backend, bar: Any, *, chunk_size: int | None = None,
             model: str | None = None, done: Callable[[int], None] | None = None) -> None:
     """Run every job's replications on ``backend``, writing each chunk to its sink on arrival
     and advancing ``bar``; ``done(i)`` is called as soon as job ``i`` has all its replications
     (while the workers go on with the others). On any error or Ctrl-C the completed chunks are
-    already stored; the rest is cancelled."""
+    already stored; the rest is cancelled. When the replications run elsewhere (``jobs > 1``),
+    what finalizing needs is imported meanwhile (:data:`FINALIZE_IMPORTS`)."""
     works = [Work(j.sc, j.seed, j.reps, params=j.params) for j in jobs]
     left = [len(j.reps) for j in jobs]
+    importing = import_meanwhile(FINALIZE_IMPORTS) if backend.jobs > 1 else None
     for key, chunk in stream(works, backend, chunk_size=chunk_size, model=model):
         jobs[key].sink.write(chunk.kpi_rows, chunk.ts_rows)
         bar.update(len(chunk.kpi_rows))
         left[key] -= len(chunk.kpi_rows)
         if left[key] == 0 and done is not None:
+            if importing is not None:
+                importing.join()   # done's finalize would wait for its import lock anyway
             done(key)
 
 

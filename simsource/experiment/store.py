@@ -14,7 +14,6 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import pyarrow as pa
-import pyarrow.compute as pc
 
 from simsource.experiment import chunks as ck
 from simsource.experiment.folders import remove_if_empty, take_folder, unlock_folder
@@ -33,7 +32,6 @@ from simsource.experiment.parquetio import (
     atomic_write_text,
     table_bytes,
 )
-from simsource.stats import summarize
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -192,6 +190,8 @@ class ResultStore:
                 break
             table = ck.read_chunk(self.chunk_dir, chunk, kind, columns)
             if chunk.last >= n:
+                import pyarrow.compute as pc  # 0.07 s to import: only here (pandas has it)
+
                 table = table.filter(pc.less(table.column("replication"), n))
             yield table
 
@@ -223,6 +223,8 @@ class ResultStore:
             table = self.posterior.assignments(self.seed, range(n), self.sc, self.keep)
             atomic_write_bytes(self.root / PARAMETERS_FILE,
                                table_bytes(pa.Table.from_pandas(table, preserve_index=False)))
+        from simsource.stats import summarize  # pandas and scipy: see runner.FINALIZE_IMPORTS
+
         df = _frame(kpi_tables)
         atomic_write_text(self.root / "summary.csv", summarize(df).to_csv(index=False))
         now = time.perf_counter()
