@@ -122,6 +122,7 @@ def bench_parallel(s: Settings, figs: dict[str, Figure], clock: Clock, tmp: Path
                 "reps_per_s_j1": median(rps1), "reps_per_s_j2": median(rps2),
                 "wall_s_j1": median(walls[1]), "wall_s_j2": median(walls[2]),
                 "best_sample": max(f.samples), "load_1min_before_each_repeat": loads,
+                "efficiency_of_medians": _of_medians(walls),
                 "cpus": os.cpu_count(),
                 # the store's share of the -j 2 batches with the chunks' wall time (waiting for
                 # a core included); the store figure uses their CPU time
@@ -140,12 +141,16 @@ def bench_parallel(s: Settings, figs: dict[str, Figure], clock: Clock, tmp: Path
     fb.samples, fb.value = bare, median(bare)
     fb.detail = {"runs": s.bare_runs, "customers": s.bare_customers,
                  "wall_s_1": median(bare_walls[1]), "wall_s_2": median(bare_walls[2]),
+                 # the ratio of the medians, beside the median of the pairs' ratios: where
+                 # they differ much, the host changed speed within pairs
+                 "efficiency_of_medians": _of_medians(bare_walls),
                  # the CPU two runs at once cost beyond one at a time, timed in the runs (no
                  # start-up, no transfer): what this host charges for running two at once
                  "cpu_overhead_2": median([b / a - 1 for a, b in
                                            zip(bare_cpus[1], bare_cpus[2], strict=True)])}
     fb.note = ("the same pairs in plain SimPy (M/M/5 runs on 1 process, then on 2 forked "
-               "ones), each beside a simsource pair: what this host allows")
+               "ones), each beside a simsource pair: what a program with no fixed cost gets "
+               "from this host's cores (as noisy as the pairs; detail.cpu_overhead_2 is not)")
     fv = figs["parallel_efficiency_vs_bare"]
     fv.samples = [a / b for a, b in zip(f.samples, bare, strict=True)]
     fv.value = median(fv.samples)
@@ -161,6 +166,11 @@ def bench_parallel(s: Settings, figs: dict[str, Figure], clock: Clock, tmp: Path
               "the simsource daemon running (a session's later commands; its first: "
               "detail.efficiency_cold_daemon)"
               + ("; the batch simulates " + ", ".join(s.batch_sets) if s.batch_sets else ""))
+
+
+def _of_medians(walls: dict[int, list[float]]) -> float | None:
+    one, two = median(walls[1]), median(walls[2])
+    return one / (2 * two) if one is not None and two else None
 
 
 def bare_args(s: Settings, jobs: int) -> list[str]:

@@ -77,9 +77,8 @@ def test_unknown_part_is_refused(capsys: pytest.CaptureFixture[str]) -> None:
     assert "nonsense" in capsys.readouterr().err
 
 
-
 def test_the_bare_simpy_pair_runs_its_batch_on_as_many_processes_as_asked() -> None:
-    """The host's ceiling beside the parallel pairs: the same M/M/5 runs, on 1 or 2 processes."""
+    """The bare-SimPy pair beside the parallel pairs: the same M/M/5 runs, 1 or 2 processes."""
     for jobs in (1, 2):
         p = subprocess.run([sys.executable, "-m", "benchmarks.mmc_simpy", "--batch", "4",
                             "--customers", "300", "--jobs", str(jobs)], cwd=ROOT,
@@ -88,6 +87,7 @@ def test_the_bare_simpy_pair_runs_its_batch_on_as_many_processes_as_asked() -> N
         assert out["jobs"] == jobs
         assert len(out["cpu_s"]) == 4
         assert all(c > 0 for c in out["cpu_s"])
+
 
 # ---- the harness's view of a command's process tree --------------------------------------------
 _BURN = "import time\nt = time.process_time()\nwhile time.process_time() - t < 0.8: pass\n"

@@ -73,6 +73,18 @@ def test_a_batch_command_starts_the_fork_server_before_it_runs(
     assert calls == ([int(jobs)] if started else [])
 
 
+
+def test_shell_completion_starts_no_pool(monkeypatch: pytest.MonkeyPatch) -> None:
+    calls: list[int] = []
+    monkeypatch.setattr(pool, "prestart", calls.append)
+    res = CliRunner().invoke(cli.main, [], prog_name="simsource", env={
+        "_SIMSOURCE_COMPLETE": "bash_complete", "COMP_WORDS": "simsource run nacka -j 2 --",
+        "COMP_CWORD": "5"})
+    assert res.exit_code == 0
+    assert "--replications" in res.output   # it completed the command's options
+    assert calls == []
+
+
 _ORDER = """
 import json, sys
 from simsource.experiment import pool

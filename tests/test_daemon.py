@@ -115,7 +115,7 @@ def test_a_second_pool_forks_from_the_same_warm_daemon_in_milliseconds(tag: str,
         warm.shutdown()
 
 
-def test_a_command_takes_its_workers_from_a_running_daemon_before_it_imports(
+def test_a_command_takes_its_workers_from_a_running_daemon_as_it_starts(
         tag: str) -> None:
     """pool.prestart(jobs) makes the process's pool at once when the daemon runs already (the
     pool made later, in a thread, waited for the command's imports); when the daemon has to

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import math
 import sys
+import threading
 import time
 from pathlib import Path
 
@@ -264,19 +265,48 @@ class _WaitingBackend:
 @pytest.mark.parametrize("jobs", [2, 1])
 def test_finalize_imports_happen_while_the_workers_compute(
         tmp_path: Path, sc: Scenario, monkeypatch: pytest.MonkeyPatch, jobs: int) -> None:
+    """With workers, the finalize imports start with the batch (the backend computes nothing
+    until they have) and are complete before ``done`` (the probe takes 0.3 s to import, its
+    flag set last); a serial batch leaves them to finalize."""
     name = f"probe_finalize_{jobs}"
-    (tmp_path / f"{name}.py").write_text("LOADED = True\n", encoding="utf-8")
+    (tmp_path / f"{name}.py").write_text("import time\ntime.sleep(0.3)\nLOADED = True\n",
+                                         encoding="utf-8")
     monkeypatch.syspath_prepend(str(tmp_path))
     monkeypatch.setattr(runner, "FINALIZE_IMPORTS", (name,))
     monkeypatch.delitem(sys.modules, name, raising=False)
+
+    def loaded() -> bool:
+        return getattr(sys.modules.get(name), "LOADED", False)
+
     sink = MemorySink(sc.name)
     seen: list[bool] = []
     backend = _WaitingBackend(name, jobs, 30.0 if jobs > 1 else 0.3)
     execute([Job(sink, sc, 0, list(range(3)))], backend, _NoBar(), model=FAKE,
-            done=lambda _: seen.append(name in sys.modules))
+            done=lambda _: seen.append(loaded()))
     assert len(sink.rows) == 3
-    # serial: nothing to overlap, the import is left to finalize
     assert seen == [jobs > 1]
+    monkeypatch.delitem(sys.modules, name, raising=False)
+
+
+def test_the_import_thread_is_over_when_a_batch_ends_even_on_an_error(
+        tmp_path: Path, sc: Scenario, monkeypatch: pytest.MonkeyPatch) -> None:
+    """No thread is left importing (scipy, in a real batch) while the interpreter shuts down."""
+    name = "probe_finalize_error"
+    (tmp_path / f"{name}.py").write_text("import time\ntime.sleep(0.3)\nLOADED = True\n",
+                                         encoding="utf-8")
+    monkeypatch.syspath_prepend(str(tmp_path))
+    monkeypatch.setattr(runner, "FINALIZE_IMPORTS", (name,))
+    monkeypatch.delitem(sys.modules, name, raising=False)
+
+    class Broken:
+        def write(self, kpi_rows: object, ts_rows: object) -> None:
+            raise OSError("disk full")
+
+    with pytest.raises(OSError, match="disk full"):
+        execute([Job(Broken(), sc, 0, [0])], _WaitingBackend(name, 2, 30.0), _NoBar(),
+                model=FAKE)
+    assert getattr(sys.modules.get(name), "LOADED", False)
+    assert not [t for t in threading.enumerate() if t.name == "simsource-import"]
     monkeypatch.delitem(sys.modules, name, raising=False)
 
 

@@ -209,7 +209,7 @@ class SimsourceGroup(LazyGroup):
         # before the command's module and the library are imported (a third of a second): the
         # command connects to the simsource daemon, or starts it (or, without one, a fork
         # server), which imports the model meanwhile, on the other core
-        jobs = local_pool_jobs(args)
+        jobs = 0 if ctx.resilient_parsing else local_pool_jobs(args)   # not for completion
         if jobs:
             from simsource.experiment import pool
 

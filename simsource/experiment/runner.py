@@ -77,10 +77,11 @@ class Job:
     params: Mapping[int, Mapping[str, Any]] = field(default_factory=dict)
 
 
-#: What finalizing a folder imports beyond writing chunks: pandas (with pyarrow.compute) and
-#: scipy, for the summary (about 0.3-0.7 s). With worker processes they are imported in a thread
-#: of this process while the workers compute, so the first task is not kept waiting for them
-#: (tests/test_model_imports.py checks that nothing before it imports them).
+#: What finalizing a folder imports beyond writing chunks: scipy and pandas (with
+#: pyarrow.compute), for the summary (about 0.3-0.7 s; pyarrow also imports pandas when the
+#: first chunk is converted). With worker processes they are imported in a thread of this
+#: process while the workers compute, so the first task is not kept waiting for them
+#: (tests/test_model_imports.py: importing what a batch command needs does not import them).
 FINALIZE_IMPORTS = ("simsource.stats",)
 
 
@@ -107,18 +108,24 @@ def execute(jobs: Sequence[Job], backend: Backend, bar: Any, *, chunk_size: int 
     and advancing ``bar``; ``done(i)`` is called as soon as job ``i`` has all its replications
     (while the workers go on with the others). On any error or Ctrl-C the completed chunks are
     already stored; the rest is cancelled. When the replications run elsewhere (``jobs > 1``),
-    what finalizing needs is imported meanwhile (:data:`FINALIZE_IMPORTS`)."""
+    what finalizing needs is imported meanwhile (:data:`FINALIZE_IMPORTS`), and that is over
+    before ``done`` is called and before this returns, on an error too (a thread left importing
+    scipy while the interpreter shuts down could crash it)."""
     works = [Work(j.sc, j.seed, j.reps, params=j.params) for j in jobs]
     left = [len(j.reps) for j in jobs]
     importing = import_meanwhile(FINALIZE_IMPORTS) if backend.jobs > 1 else None
-    for key, chunk in stream(works, backend, chunk_size=chunk_size, model=model):
-        jobs[key].sink.write(chunk.kpi_rows, chunk.ts_rows)
-        bar.update(len(chunk.kpi_rows))
-        left[key] -= len(chunk.kpi_rows)
-        if left[key] == 0 and done is not None:
-            if importing is not None:
-                importing.join()   # done's finalize would wait for its import lock anyway
-            done(key)
+    try:
+        for key, chunk in stream(works, backend, chunk_size=chunk_size, model=model):
+            jobs[key].sink.write(chunk.kpi_rows, chunk.ts_rows)
+            bar.update(len(chunk.kpi_rows))
+            left[key] -= len(chunk.kpi_rows)
+            if left[key] == 0 and done is not None:
+                if importing is not None:
+                    importing.join()
+                done(key)
+    finally:
+        if importing is not None:
+            importing.join()
 
 
 def check_replications(n: int) -> None:
