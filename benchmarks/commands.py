@@ -133,9 +133,9 @@ def bench_parallel(s: Settings, figs: dict[str, Figure], clock: Clock, tmp: Path
                 # -j 1 (median) against the first -j 2 command of a session (it starts the
                 # daemon) and against -j 2 without the daemon
                 "wall_s_j2_cold_daemon": median(other["cold"]),
-                "efficiency_cold_daemon": median(walls[1]) / (2 * median(other["cold"])),
+                "efficiency_cold_daemon": _of_medians({1: walls[1], 2: other["cold"]}),
                 "wall_s_j2_no_daemon": median(other["off"]),
-                "efficiency_no_daemon": median(walls[1]) / (2 * median(other["off"]))}
+                "efficiency_no_daemon": _of_medians({1: walls[1], 2: other["off"]})}
     bare = [a / (2 * b) for a, b in zip(bare_walls[1], bare_walls[2], strict=True)]
     fb = figs["parallel_efficiency_bare_simpy"]
     fb.samples, fb.value = bare, median(bare)

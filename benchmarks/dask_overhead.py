@@ -96,7 +96,7 @@ def run(replications: int = REPLICATIONS, sets: Sequence[str] = SETS, repeats: i
         identical = identical and frames["local"].equals(frames["dask"])
 
     def med(kind: str, key: str) -> float:
-        return statistics.median(r[key] for r in runs[kind])
+        return float(statistics.median(r[key] for r in runs[kind]))
 
     local_rate = replications / med("local", "total_s")
     dask_rate = replications / med("dask", "total_s")

@@ -4,6 +4,7 @@ them (wall time, peak memory of the process tree), scratch folders."""
 from __future__ import annotations
 
 import contextlib
+import importlib
 import json
 import math
 import os
@@ -196,14 +197,11 @@ def run_cmd(args: Sequence[str], memory: bool = False, timeout: float = 1800,
     ``env`` adds to the environment (e.g. a fresh simsource daemon: ``SIMSOURCE_DAEMON_TAG``)."""
     args = list(args)
     ps: Any = None
-    if cpu:
+    if cpu or memory:
         with contextlib.suppress(ImportError):
-            import psutil as ps
-    if memory:
-        try:
-            import psutil as ps
-        except ImportError:
-            args = [sys.executable, "-c", _RUSAGE_WRAPPER, *args]
+            ps = importlib.import_module("psutil")
+    if memory and ps is None:
+        args = [sys.executable, "-c", _RUSAGE_WRAPPER, *args]
     with tempfile.TemporaryFile("w+") as out, tempfile.TemporaryFile("w+") as err:
         t0 = time.perf_counter()
         p = subprocess.Popen(args, cwd=ROOT, stdout=out, stderr=err, text=True,

@@ -9,12 +9,13 @@ customers per second. Skipped (``None``) when Ciw is not installed.
 from __future__ import annotations
 
 import time
+from typing import Any
 
 from benchmarks.mmc_simpy import CUSTOMERS, LAMBDA, MU, C, erlang_c_wait
 
 
 def run(customers: int = CUSTOMERS, c: int = C, lam: float = LAMBDA, mu: float = MU,
-        seed: int = 1) -> dict[str, float] | None:
+        seed: int = 1) -> dict[str, Any] | None:
     """Simulate until ``customers`` have been served; None when Ciw is missing."""
     try:
         import ciw

@@ -16,7 +16,7 @@ from benchmarks.mmc_simpy import CUSTOMERS, LAMBDA, MU, C, erlang_c_wait
 
 
 def run(customers: int = CUSTOMERS, c: int = C, lam: float = LAMBDA, mu: float = MU,
-        seed: int = 1) -> dict[str, float] | None:
+        seed: int = 1) -> dict[str, Any] | None:
     """Simulate ``customers`` arrivals; None when salabim is missing."""
     try:
         import salabim as sim

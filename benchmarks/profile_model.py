@@ -27,15 +27,15 @@ def profile_model(reps: int, seed: int, top: int = 15) -> dict[str, Any]:
     prof.disable()
     st = pstats.Stats(prof)
     total = st.total_tt  # type: ignore[attr-defined]
-    rows = []
+    rows: list[dict[str, Any]] = []
     for (file, line, name), (_cc, ncalls, tt, ct, _callers) in st.stats.items():  # type: ignore[attr-defined]
         rows.append({"function": f"{_short(file)}:{line}({name})", "calls": ncalls,
                      "own_pct": 100 * tt / total, "cum_pct": 100 * ct / total})
     rows.sort(key=lambda r: -r["own_pct"])
     groups: dict[str, float] = {}
-    for r in rows:
-        group = _group(r["function"])
-        groups[group] = groups.get(group, 0.0) + r["own_pct"]
+    for row in rows:
+        group = _group(row["function"])
+        groups[group] = groups.get(group, 0.0) + row["own_pct"]
     by_group = [{"group": g, "own_pct": v} for g, v in sorted(groups.items(), key=lambda x: -x[1])]
     buf = io.StringIO()
     pstats.Stats(prof, stream=buf).sort_stats("tottime").print_stats(40)

@@ -15,6 +15,7 @@ median of ``REPEATS``, so that a loaded machine changes the figures less than wa
 
 from __future__ import annotations
 
+import functools
 import json
 import statistics
 import time
@@ -23,6 +24,12 @@ from collections.abc import Callable
 from typing import Any
 
 REPEATS = 3
+
+
+def _figure_json(panels: list[Any], end: int, step: int) -> str:
+    from simsource.analysis.replay import build_replay
+
+    return str(build_replay(panels, 0, end, step).to_json())
 
 
 def _cpu(fn: Callable[[], Any]) -> float:
@@ -57,12 +64,14 @@ def measure(repeats: int = REPEATS) -> dict[str, float]:
 
     # vidigi's positioned snapshots, kept for generate_animation (wraps the module's function)
     kept: dict[str, Any] = {}
-    positioned = fig_mod.positioned
-    generate_df = fig_mod.generate_animation_df
+    mod: Any = fig_mod   # its vidigi import is patched: not part of its typed interface
+    positioned = mod.positioned
+    generate_df = mod.generate_animation_df
 
     def keep_df(*args: Any, **kw: Any) -> pd.DataFrame:
-        kept["df"], kept["positions"] = generate_df(*args, **kw), args[1]
-        return kept["df"]
+        df: pd.DataFrame = generate_df(*args, **kw)
+        kept["df"], kept["positions"] = df, args[1]
+        return df
 
     def timed_positioned(*args: Any, **kw: Any) -> Any:
         c0 = time.process_time()
@@ -70,26 +79,26 @@ def measure(repeats: int = REPEATS) -> dict[str, float]:
         kept["prep_s"] = time.process_time() - c0
         return res
 
-    fig_mod.positioned, fig_mod.generate_animation_df = timed_positioned, keep_df
+    mod.positioned, mod.generate_animation_df = timed_positioned, keep_df
     try:
         for _ in range(repeats):
             c0 = time.process_time()
             logs = [log_of(base), log_of(cur)]
             add("watch_simulate_cpu_s", time.process_time() - c0)
             panels = [Panel("baseline", logs[0], base), Panel("current", logs[1], cur)]
-            total = _cpu(lambda p=panels: build_replay(p, 0, end, STEP_DAYS))
+            total = _cpu(functools.partial(build_replay, panels, 0, end, STEP_DAYS))
             add("watch_snapshots_cpu_s", kept["prep_s"])
             add("watch_figure_cpu_s", total - kept["prep_s"])
             for step in (STEP_DAYS, 1):
                 frames = end // step + 1
                 one = [Panel("baseline", logs[0], base)]
-                total = _cpu(lambda o=one, s=step: build_replay(o, 0, end, s).to_json())
+                total = _cpu(functools.partial(_figure_json, one, end, step))
                 add(f"figure_{frames}_frames_cpu_s", total - kept["prep_s"])
                 add(f"vidigi_generate_animation_{frames}_frames_cpu_s", _cpu(
                     lambda: generate_animation(kept["df"], kept["positions"],
                                                simulation_time_unit="days").to_json()))
     finally:
-        fig_mod.positioned, fig_mod.generate_animation_df = positioned, generate_df
+        mod.positioned, mod.generate_animation_df = positioned, generate_df
     return {k: round(statistics.median(v), 3) for k, v in out.items()}
 
 

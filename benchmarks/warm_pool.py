@@ -25,7 +25,7 @@ SCENARIO = "nacka-multi"
 
 
 def _cpu(procs: list[Any]) -> float:
-    return sum(t.user + t.system for t in (p.cpu_times() for p in procs))
+    return float(sum(t.user + t.system for t in (p.cpu_times() for p in procs)))
 
 
 def _workers() -> list[Any]:
