@@ -39,7 +39,7 @@ from simsource.experiment import pool
     (["--version"], False),
 ])
 def test_which_arguments_start_the_pool_early(args: list[str], expected: bool) -> None:
-    assert cli.wants_local_pool(args) is expected
+    assert (cli.local_pool_jobs(args) > 0) is expected
 
 
 @pytest.mark.parametrize(("args", "jobs"), [
@@ -60,7 +60,7 @@ def test_without_jobs_the_pool_starts_early_when_there_are_several_cores(
     from simsource.experiment import backend
 
     monkeypatch.setattr(backend, "default_jobs", lambda: cores)
-    assert cli.wants_local_pool(["run", "nacka-multi", "-n", "60"]) is (cores > 1)
+    assert (cli.local_pool_jobs(["run", "nacka-multi", "-n", "60"]) > 0) is (cores > 1)
 
 
 @pytest.mark.parametrize(("jobs", "started"), [("2", True), ("1", False)])

@@ -8,6 +8,7 @@ every test has a fresh daemon) and ends the daemons it started.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import signal
 import subprocess
@@ -71,7 +72,8 @@ def tag(monkeypatch: pytest.MonkeyPatch) -> Iterator[str]:
     yield name
     pool.shutdown()
     for pid in _daemons(name):
-        os.kill(pid, signal.SIGKILL)
+        with contextlib.suppress(ProcessLookupError):   # a worker may end between scan and kill
+            os.kill(pid, signal.SIGKILL)
 
 
 @pytest.fixture(scope="module")

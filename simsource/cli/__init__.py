@@ -182,11 +182,6 @@ def local_pool_jobs(args: list[str]) -> int:
     return n if n > 1 else 0
 
 
-def wants_local_pool(args: list[str]) -> bool:
-    """Whether these arguments run a batch on the local worker pool (:func:`local_pool_jobs`)."""
-    return local_pool_jobs(args) > 1
-
-
 _exit_quickly: list[bool] = []
 
 
