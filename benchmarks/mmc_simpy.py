@@ -8,6 +8,8 @@ number of events the environment scheduled, ``next(env._eid)`` after the run.
     python -m benchmarks.mmc_simpy            # one run, prints customers/s and events/s
     python -m benchmarks.mmc_simpy --batch 4 --customers 60000 --jobs 2
                                               # 4 runs on 2 forked processes, as a command
+                                              # (one JSON line: each run's CPU seconds and
+                                              # mean wait, the processes that ran them)
 
 The batch is the bare-SimPy counterpart of ``simsource run -n N -j 2`` against ``-j 1`` (the
 parallel-efficiency pairs of ``make bench``): what two processes of plain SimPy get from this
@@ -19,6 +21,7 @@ from __future__ import annotations
 import argparse
 import json
 import multiprocessing
+import os
 import random
 import time
 from collections.abc import Generator
@@ -104,14 +107,18 @@ def servers_for_pending(pending: float, rho: float = LAMBDA / (C * MU), seed: in
     return max(1, round(c))
 
 
-def _one(args: tuple[int, int]) -> float:
+def _one(args: tuple[int, int]) -> tuple[float, float, int]:
+    """One run of a batch: its CPU seconds, its mean wait and the process that ran it."""
     customers, seed = args
-    return float(run(customers, seed=seed)["cpu_s"])
+    r = run(customers, seed=seed)
+    return float(r["cpu_s"]), float(r["mean_wait"]), os.getpid()
 
 
-def batch(runs: int, customers: int, jobs: int, seed: int = 1) -> list[float]:
+def batch(runs: int, customers: int, jobs: int, seed: int = 1
+          ) -> list[tuple[float, float, int]]:
     """``runs`` runs of ``customers`` (seeds ``seed``, ``seed`` + 1, ...), in this process
-    (``jobs`` 1) or on ``jobs`` forked worker processes; the CPU seconds of each run."""
+    (``jobs`` 1) or on ``jobs`` forked worker processes; each run's CPU seconds, mean wait
+    (the same for any ``jobs``) and process id."""
     tasks = [(customers, seed + i) for i in range(runs)]
     if jobs <= 1:
         return [_one(t) for t in tasks]
@@ -127,9 +134,12 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument("--seed", type=int, default=1)
     a = ap.parse_args(argv)
     if a.batch:
-        cpu = batch(a.batch, a.customers, a.jobs, a.seed)
+        runs = batch(a.batch, a.customers, a.jobs, a.seed)
+        # in_this_process: runs made by this process, not by a worker (all of them at --jobs 1)
         print(json.dumps({"runs": a.batch, "customers": a.customers, "jobs": a.jobs,
-                          "cpu_s": cpu}))
+                          "cpu_s": [r[0] for r in runs], "mean_wait": [r[1] for r in runs],
+                          "processes": len({r[2] for r in runs}),
+                          "in_this_process": sum(r[2] == os.getpid() for r in runs)}))
         return
     r = run(a.customers, seed=a.seed)
     print(f"SimPy M/M/{C}: {r['customers']:.0f} customers in {r['wall_s']:.2f} s = "

@@ -78,15 +78,24 @@ def test_unknown_part_is_refused(capsys: pytest.CaptureFixture[str]) -> None:
 
 
 def test_the_bare_simpy_pair_runs_its_batch_on_as_many_processes_as_asked() -> None:
-    """The bare-SimPy pair beside the parallel pairs: the same M/M/5 runs, 1 or 2 processes."""
+    """The bare-SimPy pair beside the parallel pairs: the same M/M/5 runs, in the command's
+    own process (1) or on forked workers (2), with the same results."""
+    outs = {}
     for jobs in (1, 2):
         p = subprocess.run([sys.executable, "-m", "benchmarks.mmc_simpy", "--batch", "4",
                             "--customers", "300", "--jobs", str(jobs)], cwd=ROOT,
                            capture_output=True, text=True, timeout=120, check=True)
-        out = json.loads(p.stdout.strip().splitlines()[-1])
+        out = outs[jobs] = json.loads(p.stdout.strip().splitlines()[-1])
         assert out["jobs"] == jobs
         assert len(out["cpu_s"]) == 4
         assert all(c > 0 for c in out["cpu_s"])
+    assert outs[1]["in_this_process"] == 4
+    assert outs[1]["processes"] == 1
+    # at --jobs 2 every run is a worker's (which of the two takes how many is the OS's choice)
+    assert outs[2]["in_this_process"] == 0
+    assert 1 <= outs[2]["processes"] <= 2
+    assert outs[2]["mean_wait"] == outs[1]["mean_wait"]       # same seeds, same runs
+    assert len(set(outs[1]["mean_wait"])) == 4                 # each run its own seed
 
 
 # ---- the harness's view of a command's process tree --------------------------------------------
