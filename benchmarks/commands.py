@@ -100,12 +100,18 @@ def bench_parallel(s: Settings, figs: dict[str, Figure], clock: Clock, tmp: Path
             bare_cpus[jobs].append(sum(json.loads(p.stdout.strip().splitlines()[-1])["cpu_s"]))
     # the first -j 2 command of a session starts the daemon and waits for it (a fresh one per
     # command: SIMSOURCE_DAEMON_TAG is part of its fingerprint); without the daemon, each
-    # command starts a fork server of its own (SIMSOURCE_DAEMON=0: what it did before)
-    other: dict[str, list[float]] = {"cold": [], "off": []}
+    # command starts a fork server of its own (SIMSOURCE_DAEMON=0: what it did before); with
+    # the daemon running but the command in its own process (SIMSOURCE_DELEGATE=0: before
+    # commands ran in a fork of the daemon; its own daemon, started here first)
+    own = {"SIMSOURCE_DELEGATE": "0"}
+    check(run_cmd(run_args("nacka-multi", 2, tmp / "parallel-own-warm", s.seed, 2, ()), env=own),
+          "simsource run -n 2 -j 2 (starts the daemon of SIMSOURCE_DELEGATE=0)")
+    shutil.rmtree(tmp / "parallel-own-warm", ignore_errors=True)
+    other: dict[str, list[float]] = {"cold": [], "off": [], "own": []}
     for i in range(max(2, s.batch_repeats // 3)):
         for kind, env in (("cold", {"SIMSOURCE_DAEMON_TAG": f"bench-cold-{os.getpid()}-{i}",
                                     "SIMSOURCE_DAEMON_IDLE": "2"}),
-                          ("off", {"SIMSOURCE_DAEMON": "0"})):
+                          ("off", {"SIMSOURCE_DAEMON": "0"}), ("own", own)):
             clock.say(f"parallel, daemon {kind} {i + 1}: run -n {s.batch_n} -j 2")
             out = tmp / f"parallel-{kind}-{i}"
             p = run_cmd(run_args("nacka-multi", s.batch_n, out, s.seed, 2, s.batch_sets),
@@ -135,7 +141,10 @@ def bench_parallel(s: Settings, figs: dict[str, Figure], clock: Clock, tmp: Path
                 "wall_s_j2_cold_daemon": median(other["cold"]),
                 "efficiency_cold_daemon": _of_medians({1: walls[1], 2: other["cold"]}),
                 "wall_s_j2_no_daemon": median(other["off"]),
-                "efficiency_no_daemon": _of_medians({1: walls[1], 2: other["off"]})}
+                "efficiency_no_daemon": _of_medians({1: walls[1], 2: other["off"]}),
+                # and against -j 2 in its own process, taking its workers from the daemon
+                "wall_s_j2_own_process": median(other["own"]),
+                "efficiency_own_process": _of_medians({1: walls[1], 2: other["own"]})}
     bare = [a / (2 * b) for a, b in zip(bare_walls[1], bare_walls[2], strict=True)]
     fb = figs["parallel_efficiency_bare_simpy"]
     fb.samples, fb.value = bare, median(bare)
@@ -163,8 +172,9 @@ def bench_parallel(s: Settings, figs: dict[str, Figure], clock: Clock, tmp: Path
             cores_used_j2=median([c / w for c, w in zip(cpus[2], walls[2], strict=True)]),
             cpu_overhead_j2=median([b / a - 1 for a, b in zip(cpus[1], cpus[2], strict=True)]))
     f.note = ("wall time of the whole command (start-up, pool start and finalize included), "
-              "the simsource daemon running (a session's later commands; its first: "
-              "detail.efficiency_cold_daemon)"
+              "the simsource daemon running: -j 2 runs in a fork of it, -j 1 in its own "
+              "process (a session's later commands; its first: detail.efficiency_cold_daemon; "
+              "-j 2 in its own process: detail.efficiency_own_process)"
               + ("; the batch simulates " + ", ".join(s.batch_sets) if s.batch_sets else ""))
 
 
@@ -184,8 +194,10 @@ def bench_memory(s: Settings, figs: dict[str, Figure], clock: Clock, tmp: Path) 
     for n in (s.memory_small, s.memory_large):
         clock.say(f"memory: run -n {n} -j 2 (peak RSS)")
         out = tmp / f"memory-{n}"
+        # in its own process (SIMSOURCE_DELEGATE=0): a command run by the daemon would leave
+        # here a thin caller as the "main process" (the tree, the figure, counts it all the same)
         p = run_cmd(run_args("nacka-multi", n, out, s.seed, 2, s.memory_sets), memory=True,
-                    timeout=3600)
+                    timeout=3600, env={"SIMSOURCE_DELEGATE": "0"})
         check(p, f"simsource run -n {n}")
         peaks[n] = p
         shutil.rmtree(out, ignore_errors=True)
@@ -205,4 +217,5 @@ def bench_memory(s: Settings, figs: dict[str, Figure], clock: Clock, tmp: Path) 
         f"wall_s_{s.memory_large}": large.wall_s, "method": small.rss_method,
         "jobs": 2, "sets": list(s.memory_sets)}
     f.note = ("one measurement each (peak memory is not timing noise); process tree = command, "
-              "fork server and workers; batches simulate " + ", ".join(s.memory_sets))
+              "fork server and workers; the command in its own process "
+              "(SIMSOURCE_DELEGATE=0); batches simulate " + ", ".join(s.memory_sets))

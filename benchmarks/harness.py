@@ -289,7 +289,8 @@ _MODULE_PROBE = (
 def heavy_modules(args: Sequence[str]) -> list[str] | None:
     """The heavy libraries that ``simsource ARGS`` imports in its own process."""
     code = _MODULE_PROBE.format(heavy=HEAVY_MODULES)
-    p = run_cmd([sys.executable, "-c", code, *args])
+    # in its own process: a command run by the daemon would leave this one before the probe
+    p = run_cmd([sys.executable, "-c", code, *args], env={"SIMSOURCE_DELEGATE": "0"})
     for line in p.stderr.splitlines():
         if line.startswith("BENCH-MODULES "):
             found: list[str] = json.loads(line.split(" ", 1)[1])

@@ -9,7 +9,9 @@ every test has a fresh daemon) and ends the daemons it started.
 from __future__ import annotations
 
 import contextlib
+import json
 import os
+import shlex
 import signal
 import subprocess
 import sys
@@ -334,3 +336,119 @@ def test_the_daemon_command_lists_and_stops_this_users_daemons(tag: str) -> None
     while not daemon.reap(pid) and time.monotonic() < end:
         time.sleep(0.05)
     assert not _alive(pid)
+
+
+# ---- a parallel command run whole by the daemon (daemonpool.delegate) ------------------------
+def _children_of_the_daemon(tag: str) -> list[int]:
+    """The live processes the tag's daemon forked: its workers and the commands it runs."""
+    running = [p for p in _daemons(tag) if _alive(p)]
+    return [p for p in running if _parent(p) in running]
+
+
+def _start_daemon(tag: str, tmp_path: Path, env: dict[str, str]) -> None:
+    """A first command starts the daemon (and runs itself); the daemon then imports what the
+    commands it runs need, after a second without a new connection."""
+    subprocess.run(_command(tag, tmp_path / "first", 2), env=env, check=True,
+                   capture_output=True, timeout=300)
+    time.sleep(daemon.COMMAND_PRELOAD_AFTER_S + 1.0)
+
+
+def _wait_for_children(tag: str, proc: subprocess.Popen[bytes], n: int) -> list[int]:
+    deadline = time.monotonic() + 120
+    kids = _children_of_the_daemon(tag)
+    while len(kids) < n and proc.poll() is None and time.monotonic() < deadline:
+        time.sleep(0.05)
+        kids = _children_of_the_daemon(tag)
+    return kids
+
+
+@pytest.mark.slow
+def test_a_parallel_command_runs_whole_in_a_fork_of_the_running_daemon(tag: str,
+                                                                      tmp_path: Path) -> None:
+    env = {**os.environ, "SIMSOURCE_DAEMON": "1"}
+    _start_daemon(tag, tmp_path, env)
+    proc = subprocess.Popen(_command(tag, tmp_path / "b", 24), env=env,
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    # the command, forked by the daemon, and its two workers, forked by it too; this process
+    # forks nothing
+    kids = _wait_for_children(tag, proc, 3)
+    out, err = proc.communicate(timeout=300)
+    assert proc.returncode == 0, err
+    assert len(kids) == 3, "the command did not run in a fork of the daemon"
+    assert out.decode().strip() == str(tmp_path / "b")      # its output is this process's
+    subprocess.run(_command(tag, tmp_path / "c", 24, jobs=1), env=env, check=True,
+                   capture_output=True, timeout=300)
+    b, c = (pd.read_parquet(tmp_path / n / "replications.parquet") for n in "bc")
+    assert b.equals(c)
+    manifest = json.loads((tmp_path / "b" / "manifest.json").read_text())
+    assert manifest["command"] == shlex.join(["simsource", *_command(tag, tmp_path / "b", 24)[3:]])
+
+
+@pytest.mark.slow
+def test_a_delegated_command_fails_as_it_would_in_its_own_process(tag: str,
+                                                                 tmp_path: Path) -> None:
+    env = {**os.environ, "SIMSOURCE_DAEMON": "1"}
+    _start_daemon(tag, tmp_path, env)
+    bad = [*_command(tag, tmp_path / "bad", 4), "--set", "coordination.staff=-3"]
+    delegated = subprocess.run(bad, env=env, capture_output=True, text=True, timeout=300)
+    own = subprocess.run(bad, env={**env, "SIMSOURCE_DELEGATE": "0"}, capture_output=True,
+                         text=True, timeout=300)
+    assert delegated.returncode == own.returncode == 2
+    assert delegated.stderr == own.stderr
+    assert delegated.stderr.startswith("error: ")
+    assert "Traceback" not in delegated.stderr
+    assert delegated.stdout == own.stdout == ""
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize(("signum", "status"), [(signal.SIGINT, 130), (signal.SIGTERM, 143)])
+def test_ctrl_c_and_kill_stop_a_delegated_command_as_its_own(tag: str, tmp_path: Path,
+                                                             signum: int, status: int) -> None:
+    env = {**os.environ, "SIMSOURCE_DAEMON": "1"}
+    _start_daemon(tag, tmp_path, env)
+    proc = subprocess.Popen(_command(tag, tmp_path / "long", 400), env=env,
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    kids = _wait_for_children(tag, proc, 3)
+    assert len(kids) == 3, "the command did not run in a fork of the daemon"
+    manifest = tmp_path / "long" / "manifest.json"
+    deadline = time.monotonic() + 120
+    while not manifest.is_file() and proc.poll() is None and time.monotonic() < deadline:
+        time.sleep(0.05)   # the folder is open: the batch runs
+    proc.send_signal(signum)
+    _, err = proc.communicate(timeout=120)
+    assert proc.returncode == status, err
+    if signum == signal.SIGINT:
+        assert b"interrupted: what was written so far is kept" in err
+    assert _gone(kids, 5), "the delegated command or a worker outlived the signal by 5 s"
+    assert manifest.is_file()   # left resumable
+
+
+@pytest.mark.slow
+def test_kill_9_of_a_delegating_command_ends_the_command_it_delegated(tag: str,
+                                                                     tmp_path: Path) -> None:
+    env = {**os.environ, "SIMSOURCE_DAEMON": "1"}
+    _start_daemon(tag, tmp_path, env)
+    proc = subprocess.Popen(_command(tag, tmp_path / "long", 400), env=env,
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    kids = _wait_for_children(tag, proc, 3)
+    assert len(kids) == 3, "the command did not run in a fork of the daemon"
+    proc.kill()
+    assert proc.wait(timeout=60) == -signal.SIGKILL
+    assert _gone(kids, 5), "the delegated command or a worker outlived its caller by 5 s"
+
+
+def test_a_command_whose_streams_are_replaced_is_not_delegated(
+        tag: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A program calling the command line with captured output (click's CliRunner, say) keeps
+    the command in its own process, where that output goes: nothing is asked of the daemon."""
+    import io
+
+    asked: list[str] = []
+    monkeypatch.setattr(daemonpool, "_connect", lambda addr: asked.append(addr))
+    monkeypatch.setattr(sys, "stdout", io.StringIO())
+    assert daemonpool.delegate(["simsource", "run", "nacka-multi", "-j", "2"]) is None
+    assert asked == []
+    for name in ("stdin", "stdout", "stderr"):
+        monkeypatch.setattr(sys, name, getattr(sys, f"__{name}__"))
+    assert daemonpool.delegate(["simsource", "run", "nacka-multi", "-j", "2"]) is None
+    assert len(asked) == 1                 # with real streams it asks (no daemon runs here)

@@ -208,6 +208,10 @@ class SimsourceGroup(LazyGroup):
         if jobs:
             from simsource.experiment import pool
 
+            if args == sys.argv[1:]:   # a command line (not main(args) called in a program)
+                status = pool.delegate(sys.argv)   # run whole by the daemon, where it runs
+                if status is not None:
+                    os._exit(status)   # this process wrote nothing and holds nothing
             pool.use_daemon()   # this command's workers come from the daemon, where it runs
             with contextlib.suppress(OSError):   # no server now: the pool starts one later
                 pool.prestart(jobs)

@@ -11,8 +11,10 @@ def daemon_cmd(stop: bool) -> None:
     """List this user's simsource daemons, the warm worker servers that parallel commands share
     (Linux); with --stop, end them.
 
-    They exit by themselves after SIMSOURCE_DAEMON_IDLE seconds without a command (default
-    900); SIMSOURCE_DAEMON=0 switches them off."""
+    While a daemon runs, a parallel command runs whole in a fork of it (nothing to import);
+    SIMSOURCE_DELEGATE=0 keeps commands in their own process. Daemons exit by themselves after
+    SIMSOURCE_DAEMON_IDLE seconds without a command (default 900); SIMSOURCE_DAEMON=0 switches
+    them off."""
     from simsource.experiment import daemon
 
     if not daemon.enabled():
@@ -24,7 +26,7 @@ def daemon_cmd(stop: bool) -> None:
     for d in found:
         serves = "this code and environment" if d["current"] else "other code or environment"
         click.echo(f"pid {d['pid']:>7}  up {d['age_s'] / 60:6.1f} min  {d['rss_mb']:6.0f} MB  "
-                   f"{d['workers']} worker(s) busy  {serves}")
+                   f"{d['workers']} busy (workers, commands)  {serves}")
     if stop:
         reached = daemon.stop([d["pid"] for d in found])
         click.echo(f"stopped {len(reached)} daemon(s)")

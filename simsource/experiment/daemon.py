@@ -25,6 +25,17 @@ a session starts it, and every later one finds its workers a fork away (a few mi
   error, environment, working folder and umask, runs one task at a time (a pickled function
   and its arguments) and exits when the command closes the connection, or within a second of
   the command's death (even ``kill -9``), like the pool's own workers.
+- **A command** is a fork of the daemon too. While a daemon runs, a parallel command line
+  (what :func:`simsource.cli.local_pool_jobs` counts workers for: ``run``, ``compare``,
+  ``sweep``, ... with ``-j`` not 1 on the local backend) does not import the library itself:
+  it hands its standard input, output and error, environment, folder, umask and arguments to
+  the daemon, which forks a process that runs the whole command there, with everything a
+  batch command needs imported already (:data:`~simsource.experiment.pool.COMMAND_PRELOAD`,
+  imported in the daemon's first quiet second). The command that delegated it passes on
+  Ctrl-C and ``kill``, waits and exits with its status; if it is killed (even ``kill -9``),
+  the forked command ends within a second, as a worker does. ``SIMSOURCE_DELEGATE=0`` keeps
+  commands in their own process (the first command of a session, which starts the daemon,
+  always runs in its own).
 - **Lifetime.** It exits after ``SIMSOURCE_DAEMON_IDLE`` seconds (default 900) without a new
   connection. ``SIMSOURCE_DAEMON=0`` turns it off: commands then start their own fork server,
   as before. It is started in a session of its own, so Ctrl-C in the terminal does not reach it.
@@ -60,11 +71,19 @@ PROTOCOL = 1
 ENV_SWITCH = "SIMSOURCE_DAEMON"
 ENV_IDLE = "SIMSOURCE_DAEMON_IDLE"
 IDLE_S = 900.0
-#: environment variables read at import (by Python, numpy's BLAS, simsource): part of the
-#: fingerprint; a worker takes the command's whole environment in any case
+ENV_DELEGATE = "SIMSOURCE_DELEGATE"
+#: environment variables read at import (by Python, numpy's BLAS, scipy, tqdm's defaults,
+#: simsource): part of the fingerprint; a worker or delegated command takes the command's whole
+#: environment in any case
 IMPORT_ENV = ("PYTHON", "SIMSOURCE_", "LD_", "OMP_", "MKL_", "OPENBLAS_", "BLIS_", "NUMEXPR_",
-              "VECLIB_", "LANG", "LC_", "TZ", "HOME")
+              "VECLIB_", "LANG", "LC_", "TZ", "HOME", "NUMPY_", "SCIPY_", "PANDAS_", "TQDM_")
+#: seconds without a new connection after which the daemon imports what delegated commands
+#: need (:data:`simsource.experiment.pool.COMMAND_PRELOAD`): not before the first command's
+#: workers are forked, which wait for nothing but the workers' own preload
+COMMAND_PRELOAD_AFTER_S = 1.0
 _CRED = struct.Struct("3i")   # struct ucred: pid, uid, gid
+#: set in a command the daemon runs (:func:`_command`): it runs there, never delegated again
+IN_COMMAND: list[bool] = []
 
 
 def enabled() -> bool:
@@ -72,6 +91,14 @@ def enabled() -> bool:
     switched off with ``SIMSOURCE_DAEMON=0``."""
     return (sys.platform == "linux" and hasattr(socket, "SO_PEERCRED")
             and os.environ.get(ENV_SWITCH, "1").strip() not in {"0", "false", "no", "off"})
+
+
+def delegating() -> bool:
+    """Whether a parallel command runs whole in a fork of the running daemon
+    (:func:`simsource.experiment.daemonpool.delegate`): not with ``SIMSOURCE_DELEGATE=0``, and
+    never from a command the daemon runs already."""
+    return (not IN_COMMAND and enabled()
+            and os.environ.get(ENV_DELEGATE, "1").strip() not in {"0", "false", "no", "off"})
 
 
 def idle_seconds() -> float:
@@ -253,13 +280,19 @@ def serve(addr: str, idle: float) -> None:
     listener.listen(64)   # commands may connect now; they are accepted once the preload is done
     # the fork server's preload (the model, scipy.stats); importing this module brought the
     # pool and multiprocessing.connection (a worker's watch on its command, its messages)
-    for module in PRELOAD:
-        importlib.import_module(module)
-    gc.collect()
-    gc.freeze()   # the workers' collections then skip the preloaded heap (and share its pages)
+    from simsource.experiment.pool import COMMAND_PRELOAD
+
+    _preload(PRELOAD)
     signal.signal(signal.SIGCHLD, signal.SIG_IGN)   # the kernel reaps ended workers
     signal.signal(signal.SIGINT, signal.SIG_IGN)
-    while select.select([listener], [], [], idle)[0]:
+    later = list(COMMAND_PRELOAD)
+    while True:
+        if not select.select([listener], [], [], COMMAND_PRELOAD_AFTER_S if later else idle)[0]:
+            if not later:
+                break
+            _preload(later)   # quiet a second: what a delegated command needs, once
+            later = []
+            continue
         try:
             conn, _ = listener.accept()
         except OSError:   # e.g. out of file descriptors: try again shortly
@@ -274,6 +307,13 @@ def serve(addr: str, idle: float) -> None:
         conn.close()
     listener.close()
     os._exit(0)   # nothing to flush or free: skip the final collections of a large heap
+
+
+def _preload(modules: list[str]) -> None:
+    for module in modules:
+        importlib.import_module(module)
+    gc.collect()
+    gc.freeze()   # the workers' collections then skip the preloaded heap (and share its pages)
 
 
 def _worker(conn: socket.socket) -> None:
@@ -293,10 +333,10 @@ def _work(conn: socket.socket) -> int:
     it hangs up."""
     signal.signal(signal.SIGCHLD, signal.SIG_DFL)
     peer, _ = credentials(conn)
-    msg, fds, _, _ = socket.recv_fds(conn, 1 << 20, 2)
-    if not msg or len(fds) != 2:
+    msg, fds, _, _ = socket.recv_fds(conn, 1 << 20, 3)
+    if not msg or len(fds) not in (2, 3):
         return 0   # the command went away before it said hello
-    for fd, target in zip(fds, (1, 2), strict=True):
+    for fd, target in zip(fds, (1, 2) if len(fds) == 2 else (0, 1, 2), strict=True):
         os.dup2(fd, target)
         os.close(fd)
     # the streams were made for /dev/null: block-buffered; a terminal wants lines
@@ -311,6 +351,8 @@ def _work(conn: socket.socket) -> int:
     _watch_parent(peer)
     link = Connection(conn.detach())
     link.send((PROTOCOL, os.getpid(), os.getppid()))
+    if "argv" in hello:
+        return _command(link, hello["argv"])
     while True:
         try:
             data = link.recv_bytes()
@@ -331,6 +373,42 @@ def _work(conn: socket.socket) -> int:
             link.send_bytes(payload)
         except (EOFError, OSError):
             return 0
+
+
+def _command(link: Connection, argv: list[str]) -> int:
+    """Run a whole command line (``simsource ...``) in this fork of the warm daemon for the
+    command that delegated it (:func:`simsource.experiment.daemonpool.delegate`), as that
+    command would have: Ctrl-C and ``kill`` (which it forwards) stop it the same way, its exit
+    handlers run, and its exit status goes back on ``link``."""
+    import atexit
+
+    IN_COMMAND.append(True)
+    signal.signal(signal.SIGINT, signal.default_int_handler)
+    sys.argv = list(argv)
+    code: object = 0
+    try:
+        from simsource.cli import main as cli_main
+
+        cli_main(args=list(argv[1:]), prog_name="simsource")
+    except SystemExit as exc:
+        code = exc.code
+    with contextlib.suppress(BaseException):
+        atexit._run_exitfuncs()
+    status = _status(code)
+    _flush()
+    with contextlib.suppress(OSError, EOFError):
+        link.send(("exit", status))
+    return status
+
+
+def _status(code: object) -> int:
+    """The process exit status of ``SystemExit(code)``, as the interpreter makes it."""
+    if code is None:
+        return 0
+    if isinstance(code, int):
+        return code & 0xFF
+    print(code, file=sys.stderr)
+    return 1
 
 
 def _flush() -> None:

@@ -12,6 +12,9 @@ fails with :class:`~concurrent.futures.process.BrokenProcessPool`.
 connection at once, and starts the daemon when there is none yet: it then preloads while the
 command imports its own modules, as the fork server did.
 
+:func:`delegate` runs a whole command line in a fork of the running daemon (its module
+docstring: **A command**).
+
 A task's function must be importable by name in the daemon (``run_task``, a model given as
 ``"module:function"``): unlike a pool of the process's own, the daemon's workers never import
 the command's ``__main__``. That is why only the command line uses the daemon.
@@ -77,6 +80,70 @@ def prestart() -> bool:
         return False
     _early.append((addr, sock))
     return True
+
+
+#: how long a delegating command waits for the daemon's fork to say it has taken the command
+DELEGATE_TIMEOUT_S = 30.0
+#: the signals a delegating command passes on to the process that runs it (a hang-up, or a
+#: ``kill -9``, ends this one: the other sees it gone within a second and exits too)
+FORWARDED = (signal.SIGINT, signal.SIGTERM)
+
+
+def delegate(argv: list[str], timeout: float = DELEGATE_TIMEOUT_S) -> int | None:
+    """Run this whole command line in a fork of the running daemon, which has imported what a
+    batch command needs: this process hands over its standard input, output and error, its
+    environment, folder and umask, passes on Ctrl-C and ``kill`` (:data:`FORWARDED`) and returns
+    the command's exit status. None, having done nothing, when no daemon of this very code and
+    environment runs or it does not take the command: the caller then runs it itself."""
+    fds = [_fileno(stream, -1) for stream in (sys.stdin, sys.stdout, sys.stderr)]
+    if min(fds) < 0:   # a stream replaced (captured, say): the command runs here, with it
+        return None
+    sock = _connect(daemon.address())
+    if sock is None:
+        return None
+    link: Connection | None = None
+    try:
+        if daemon.trusted(sock) is not None:
+            raise ConnectionRefusedError
+        hello = json.dumps({"cwd": os.getcwd(), "umask": _umask(), "env": dict(os.environ),
+                            "argv": list(argv)}).encode()
+        socket.send_fds(sock, [hello], fds)
+        link = Connection(os.dup(sock.fileno()))
+        if not link.poll(timeout):
+            raise TimeoutError
+        protocol, pid, _ = link.recv()
+        if protocol != daemon.PROTOCOL:
+            raise ConnectionRefusedError
+        pidfd = os.pidfd_open(pid)
+    except (OSError, EOFError, ValueError):   # nothing ran: this process runs the command
+        if link is not None:
+            link.close()
+        sock.close()
+        return None
+    with contextlib.closing(sock), contextlib.closing(link):
+        try:
+            return _wait(link, pidfd)
+        finally:
+            os.close(pidfd)
+
+
+def _wait(link: Connection, pidfd: int) -> int:
+    """The exit status the delegated command sends, Ctrl-C and ``kill`` passed on meanwhile."""
+    def forward(signum: int, frame: object) -> None:
+        with contextlib.suppress(OSError):
+            signal.pidfd_send_signal(pidfd, signum)
+
+    for signum in FORWARDED:
+        signal.signal(signum, forward)
+    try:
+        kind, status = link.recv()
+    except (EOFError, OSError):
+        kind, status = "", 1
+    if kind != "exit":
+        print("internal error: the process running this command (a fork of the simsource "
+              "daemon) ended before it finished; SIMSOURCE_DELEGATE=0 runs commands in their "
+              "own process", file=sys.stderr)
+    return int(status)
 
 
 def _open(addr: str, deadline: float) -> socket.socket:

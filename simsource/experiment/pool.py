@@ -46,6 +46,13 @@ PRELOAD = ["simsource.experiment.worker",
            "scipy.stats",   # the model's Kaplan–Meier imports it at its first call
            "simsource.experiment.serverexit"]   # the server's exit skips its final GC
 
+#: what the daemon imports beyond :data:`PRELOAD` for the commands it runs whole
+#: (:func:`simsource.experiment.daemon._command`)
+COMMAND_PRELOAD = ["simsource.cli", "simsource.cli.experiment_cmds",
+                   "simsource.experiment.runner", "simsource.experiment.store",
+                   "simsource.experiment.tables", "simsource.experiment.compare",
+                   "simsource.experiment.sweep", "simsource.stats", "pandas", "tqdm"]
+
 
 def start_method() -> str:
     return "forkserver" if "forkserver" in multiprocessing.get_all_start_methods() else "spawn"
@@ -117,6 +124,18 @@ def _daemon() -> bool:
     from simsource.experiment import daemon
 
     return daemon.enabled()
+
+
+def delegate(argv: list[str]) -> int | None:
+    """The exit status of this command line run whole by the daemon
+    (:func:`simsource.experiment.daemonpool.delegate`), or None: run it here."""
+    from simsource.experiment import daemon
+
+    if not daemon.delegating():
+        return None
+    from simsource.experiment import daemonpool
+
+    return daemonpool.delegate(argv)
 
 
 def prestart(jobs: int = 0) -> None:
