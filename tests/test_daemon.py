@@ -230,6 +230,18 @@ def test_the_fingerprint_follows_the_code_and_the_environment(
     assert daemon.address().startswith(f"\0simsource-{os.getuid()}-")
 
 
+@pytest.mark.parametrize("variable", ["TQDM_DISABLE", "PANDAS_COPY_ON_WRITE",
+                                      "SCIPY_ARRAY_API", "NUMPY_EXPERIMENTAL_DTYPE_API"])
+def test_the_fingerprint_covers_what_a_delegated_commands_libraries_read_at_import(
+        variable: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    """tqdm's defaults (TQDM_*), pandas', scipy's and numpy's switches are read when the daemon
+    imports them for the commands it runs: another value needs a daemon of its own."""
+    monkeypatch.delenv(variable, raising=False)
+    first = daemon.fingerprint()
+    monkeypatch.setenv(variable, "1")
+    assert daemon.fingerprint() != first
+
+
 def test_the_daemon_exits_when_idle(tag: str, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("SIMSOURCE_DAEMON_IDLE", "0.5")
     pid = daemon.spawn(daemon.address())
@@ -444,11 +456,36 @@ def test_a_command_whose_streams_are_replaced_is_not_delegated(
     import io
 
     asked: list[str] = []
+    args = ["simsource", "run", "nacka-multi", "-j", "2"]
     monkeypatch.setattr(daemonpool, "_connect", lambda addr: asked.append(addr))
     monkeypatch.setattr(sys, "stdout", io.StringIO())
-    assert daemonpool.delegate(["simsource", "run", "nacka-multi", "-j", "2"]) is None
+    assert daemonpool.delegate("simsource.cli:main", args) is None
     assert asked == []
     for name in ("stdin", "stdout", "stderr"):
         monkeypatch.setattr(sys, name, getattr(sys, f"__{name}__"))
-    assert daemonpool.delegate(["simsource", "run", "nacka-multi", "-j", "2"]) is None
+    assert daemonpool.delegate("simsource.cli:main", args) is None
     assert len(asked) == 1                 # with real streams it asks (no daemon runs here)
+
+
+def test_a_forked_command_that_is_not_told_to_go_runs_nothing(tag: str, tmp_path: Path) -> None:
+    """The daemon's fork tells the caller its pid, then waits for the go: a caller that gave
+    up waiting (and runs the command itself) leaves a fork that runs nothing."""
+    import socket
+    from multiprocessing.connection import Connection
+
+    daemonpool.DaemonPool(1).shutdown()   # the daemon runs
+    sock = daemonpool._connect(daemon.address())
+    assert sock is not None
+    out = tmp_path / "never"
+    hello = {"cwd": str(tmp_path), "umask": 0o022, "env": dict(os.environ),
+             "entry": "simsource.cli:main",
+             "argv": ["simsource", "run", "nacka-multi", "-n", "2", "-j", "2", "--out", str(out)]}
+    socket.send_fds(sock, [json.dumps(hello).encode()], [0, 1, 2])
+    link = Connection(os.dup(sock.fileno()))
+    assert link.poll(60)
+    protocol, pid, _ = link.recv()
+    assert protocol == daemon.PROTOCOL
+    link.close()
+    sock.close()
+    assert _gone([pid], 10), "the fork outlived its caller's hang-up"
+    assert not out.exists()

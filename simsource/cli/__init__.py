@@ -209,7 +209,8 @@ class SimsourceGroup(LazyGroup):
             from simsource.experiment import pool
 
             if args == sys.argv[1:]:   # a command line (not main(args) called in a program)
-                status = pool.delegate(sys.argv)   # run whole by the daemon, where it runs
+                # run whole by the daemon, where it runs
+                status = pool.delegate(f"{__name__}:main", sys.argv)
                 if status is not None:
                     os._exit(status)   # this process wrote nothing and holds nothing
             pool.use_daemon()   # this command's workers come from the daemon, where it runs

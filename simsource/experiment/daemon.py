@@ -350,9 +350,9 @@ def _work(conn: socket.socket) -> int:
     os.umask(int(hello["umask"]))
     _watch_parent(peer)
     link = Connection(conn.detach())
-    link.send((PROTOCOL, os.getpid(), os.getppid()))
     if "argv" in hello:
-        return _command(link, hello["argv"])
+        return _command(link, hello["entry"], hello["argv"])
+    link.send((PROTOCOL, os.getpid(), os.getppid()))
     while True:
         try:
             data = link.recv_bytes()
@@ -375,30 +375,45 @@ def _work(conn: socket.socket) -> int:
             return 0
 
 
-def _command(link: Connection, argv: list[str]) -> int:
-    """Run a whole command line (``simsource ...``) in this fork of the warm daemon for the
-    command that delegated it (:func:`simsource.experiment.daemonpool.delegate`), as that
-    command would have: Ctrl-C and ``kill`` (which it forwards) stop it the same way, its exit
-    handlers run, and its exit status goes back on ``link``."""
+def _command(link: Connection, entry: str, argv: list[str]) -> int:
+    """Run a whole command line in this fork of the warm daemon for the command that delegated
+    it (:func:`simsource.experiment.daemonpool.delegate`), as that command would have: ``entry``
+    (``"module:function"``, the command line's click group) gets ``argv[1:]``; Ctrl-C and
+    ``kill``, which the caller passes on, stop it the same way; its exit handlers run; and its
+    exit status goes back on ``link``. It starts only once the caller, told this process's
+    pid, says go: a caller that gave up waiting runs the command itself, never both."""
     import atexit
 
     IN_COMMAND.append(True)
-    signal.signal(signal.SIGINT, signal.default_int_handler)
     sys.argv = list(argv)
+    signal.signal(signal.SIGINT, signal.default_int_handler)   # what the caller passes on
+    signal.signal(signal.SIGTERM, _terminated)                 # until the command sets its own
     code: object = 0
     try:
-        from simsource.cli import main as cli_main
-
-        cli_main(args=list(argv[1:]), prog_name="simsource")
+        link.send((PROTOCOL, os.getpid(), os.getppid()))
+        if link.recv() != "go":
+            return 0
+    except (OSError, EOFError, KeyboardInterrupt, SystemExit):   # the caller gave up or left
+        return 0
+    try:
+        module, _, name = entry.partition(":")
+        getattr(importlib.import_module(module), name)(args=list(argv[1:]),
+                                                       prog_name="simsource")
     except SystemExit as exc:
         code = exc.code
+    except KeyboardInterrupt:   # before or after the command's own handler
+        code = 130
     with contextlib.suppress(BaseException):
-        atexit._run_exitfuncs()
+        atexit._run_exitfuncs()   # what the interpreter's exit would run (os._exit does not)
     status = _status(code)
     _flush()
     with contextlib.suppress(OSError, EOFError):
         link.send(("exit", status))
     return status
+
+
+def _terminated(signum: int, frame: object) -> None:
+    raise SystemExit(128 + signum)
 
 
 def _status(code: object) -> int:

@@ -89,12 +89,14 @@ DELEGATE_TIMEOUT_S = 30.0
 FORWARDED = (signal.SIGINT, signal.SIGTERM)
 
 
-def delegate(argv: list[str], timeout: float = DELEGATE_TIMEOUT_S) -> int | None:
-    """Run this whole command line in a fork of the running daemon, which has imported what a
-    batch command needs: this process hands over its standard input, output and error, its
-    environment, folder and umask, passes on Ctrl-C and ``kill`` (:data:`FORWARDED`) and returns
-    the command's exit status. None, having done nothing, when no daemon of this very code and
-    environment runs or it does not take the command: the caller then runs it itself."""
+def delegate(entry: str, argv: list[str], timeout: float = DELEGATE_TIMEOUT_S) -> int | None:
+    """Run this whole command line (``entry``, ``"module:function"``: the click group, with
+    ``argv[1:]``) in a fork of the running daemon, which has imported what a batch command
+    needs: this process hands over its standard input, output and error, its environment,
+    folder and umask, passes on Ctrl-C and ``kill`` (:data:`FORWARDED`) and returns the
+    command's exit status. None, having done nothing, when no daemon of this very code and
+    environment runs or it does not take the command in time: the caller then runs it itself
+    (the fork waits for this process's go, so the command never runs twice)."""
     fds = [_fileno(stream, -1) for stream in (sys.stdin, sys.stdout, sys.stderr)]
     if min(fds) < 0:   # a stream replaced (captured, say): the command runs here, with it
         return None
@@ -106,7 +108,7 @@ def delegate(argv: list[str], timeout: float = DELEGATE_TIMEOUT_S) -> int | None
         if daemon.trusted(sock) is not None:
             raise ConnectionRefusedError
         hello = json.dumps({"cwd": os.getcwd(), "umask": _umask(), "env": dict(os.environ),
-                            "argv": list(argv)}).encode()
+                            "entry": entry, "argv": list(argv)}).encode()
         socket.send_fds(sock, [hello], fds)
         link = Connection(os.dup(sock.fileno()))
         if not link.poll(timeout):
@@ -114,6 +116,8 @@ def delegate(argv: list[str], timeout: float = DELEGATE_TIMEOUT_S) -> int | None
         protocol, pid, _ = link.recv()
         if protocol != daemon.PROTOCOL:
             raise ConnectionRefusedError
+        # a handle on that process before it starts (it waits for the go): signals reach it,
+        # and no other process that might reuse its pid
         pidfd = os.pidfd_open(pid)
     except (OSError, EOFError, ValueError):   # nothing ran: this process runs the command
         if link is not None:
@@ -128,7 +132,8 @@ def delegate(argv: list[str], timeout: float = DELEGATE_TIMEOUT_S) -> int | None
 
 
 def _wait(link: Connection, pidfd: int) -> int:
-    """The exit status the delegated command sends, Ctrl-C and ``kill`` passed on meanwhile."""
+    """Tell the forked command to go; its exit status, Ctrl-C and ``kill`` passed on
+    meanwhile."""
     def forward(signum: int, frame: object) -> None:
         with contextlib.suppress(OSError):
             signal.pidfd_send_signal(pidfd, signum)
@@ -136,6 +141,7 @@ def _wait(link: Connection, pidfd: int) -> int:
     for signum in FORWARDED:
         signal.signal(signum, forward)
     try:
+        link.send("go")
         kind, status = link.recv()
     except (EOFError, OSError):
         kind, status = "", 1

@@ -47,7 +47,8 @@ PRELOAD = ["simsource.experiment.worker",
            "simsource.experiment.serverexit"]   # the server's exit skips its final GC
 
 #: what the daemon imports beyond :data:`PRELOAD` for the commands it runs whole
-#: (:func:`simsource.experiment.daemon._command`)
+#: (:func:`simsource.experiment.daemon._command`): the modules of the command line's batch
+#: commands, named (this layer never imports the command line)
 COMMAND_PRELOAD = ["simsource.cli", "simsource.cli.experiment_cmds",
                    "simsource.experiment.runner", "simsource.experiment.store",
                    "simsource.experiment.tables", "simsource.experiment.compare",
@@ -126,7 +127,7 @@ def _daemon() -> bool:
     return daemon.enabled()
 
 
-def delegate(argv: list[str]) -> int | None:
+def delegate(entry: str, argv: list[str]) -> int | None:
     """The exit status of this command line run whole by the daemon
     (:func:`simsource.experiment.daemonpool.delegate`), or None: run it here."""
     from simsource.experiment import daemon
@@ -135,7 +136,7 @@ def delegate(argv: list[str]) -> int | None:
         return None
     from simsource.experiment import daemonpool
 
-    return daemonpool.delegate(argv)
+    return daemonpool.delegate(entry, argv)
 
 
 def prestart(jobs: int = 0) -> None:
