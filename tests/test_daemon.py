@@ -374,26 +374,34 @@ def _wait_for_children(tag: str, proc: subprocess.Popen[bytes], n: int) -> list[
     return kids
 
 
+def _delegated(tag: str, tmp_path: Path, n: int, output: int | None = subprocess.PIPE
+               ) -> tuple[subprocess.Popen[bytes], list[int]]:
+    """A ``-j 2`` command of ``n`` replications into ``tmp_path/run``, started while the daemon
+    runs, and the daemon's children once it has three (or the command has ended): the command,
+    forked by the daemon, and its two workers, forked by it too; the caller forks nothing."""
+    env = {**os.environ, "SIMSOURCE_DAEMON": "1"}
+    _start_daemon(tag, tmp_path, env)
+    proc = subprocess.Popen(_command(tag, tmp_path / "run", n), env=env, stdout=output,
+                            stderr=output)
+    return proc, _wait_for_children(tag, proc, 3)
+
+
 @pytest.mark.slow
 def test_a_parallel_command_runs_whole_in_a_fork_of_the_running_daemon(tag: str,
                                                                       tmp_path: Path) -> None:
-    env = {**os.environ, "SIMSOURCE_DAEMON": "1"}
-    _start_daemon(tag, tmp_path, env)
-    proc = subprocess.Popen(_command(tag, tmp_path / "b", 24), env=env,
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE)
-    # the command, forked by the daemon, and its two workers, forked by it too; this process
-    # forks nothing
-    kids = _wait_for_children(tag, proc, 3)
+    proc, kids = _delegated(tag, tmp_path, 24)
     out, err = proc.communicate(timeout=300)
     assert proc.returncode == 0, err
     assert len(kids) == 3, "the command did not run in a fork of the daemon"
-    assert out.decode().strip() == str(tmp_path / "b")      # its output is this process's
-    subprocess.run(_command(tag, tmp_path / "c", 24, jobs=1), env=env, check=True,
+    assert out.decode().strip() == str(tmp_path / "run")    # its output is this process's
+    subprocess.run(_command(tag, tmp_path / "j1", 24, jobs=1),
+                   env={**os.environ, "SIMSOURCE_DAEMON": "1"}, check=True,
                    capture_output=True, timeout=300)
-    b, c = (pd.read_parquet(tmp_path / n / "replications.parquet") for n in "bc")
+    b, c = (pd.read_parquet(tmp_path / n / "replications.parquet") for n in ("run", "j1"))
     assert b.equals(c)
-    manifest = json.loads((tmp_path / "b" / "manifest.json").read_text())
-    assert manifest["command"] == shlex.join(["simsource", *_command(tag, tmp_path / "b", 24)[3:]])
+    manifest = json.loads((tmp_path / "run" / "manifest.json").read_text())
+    assert manifest["command"] == shlex.join(["simsource",
+                                              *_command(tag, tmp_path / "run", 24)[3:]])
 
 
 @pytest.mark.slow
@@ -416,13 +424,9 @@ def test_a_delegated_command_fails_as_it_would_in_its_own_process(tag: str,
 @pytest.mark.parametrize(("signum", "status"), [(signal.SIGINT, 130), (signal.SIGTERM, 143)])
 def test_ctrl_c_and_kill_stop_a_delegated_command_as_its_own(tag: str, tmp_path: Path,
                                                              signum: int, status: int) -> None:
-    env = {**os.environ, "SIMSOURCE_DAEMON": "1"}
-    _start_daemon(tag, tmp_path, env)
-    proc = subprocess.Popen(_command(tag, tmp_path / "long", 400), env=env,
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE)
-    kids = _wait_for_children(tag, proc, 3)
+    proc, kids = _delegated(tag, tmp_path, 400)
     assert len(kids) == 3, "the command did not run in a fork of the daemon"
-    manifest = tmp_path / "long" / "manifest.json"
+    manifest = tmp_path / "run" / "manifest.json"
     deadline = time.monotonic() + 120
     while not manifest.is_file() and proc.poll() is None and time.monotonic() < deadline:
         time.sleep(0.05)   # the folder is open: the batch runs
@@ -438,11 +442,7 @@ def test_ctrl_c_and_kill_stop_a_delegated_command_as_its_own(tag: str, tmp_path:
 @pytest.mark.slow
 def test_kill_9_of_a_delegating_command_ends_the_command_it_delegated(tag: str,
                                                                      tmp_path: Path) -> None:
-    env = {**os.environ, "SIMSOURCE_DAEMON": "1"}
-    _start_daemon(tag, tmp_path, env)
-    proc = subprocess.Popen(_command(tag, tmp_path / "long", 400), env=env,
-                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    kids = _wait_for_children(tag, proc, 3)
+    proc, kids = _delegated(tag, tmp_path, 400, subprocess.DEVNULL)
     assert len(kids) == 3, "the command did not run in a fork of the daemon"
     proc.kill()
     assert proc.wait(timeout=60) == -signal.SIGKILL
