@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import gc
 import json
+import math
 import os
 import subprocess
 import sys
@@ -17,12 +18,13 @@ from benchmarks.figures import Figure, Settings, median
 from benchmarks.harness import ROOT, Clock, rotated
 
 
-def _timed_simulate(sc: Any, seed: int, reps: int) -> tuple[float, float, float]:
-    """Wall time, CPU time and events (KPI ``sim_events``) of replications 0..reps-1."""
+def _timed_simulate(sc: Any, seed: int, reps: int, first: int = 0
+                    ) -> tuple[float, float, float]:
+    """Wall time, CPU time and events (KPI ``sim_events``) of replications first..first+reps-1."""
     from simsource import simulate
 
     wall = cpu = events = 0.0
-    for r in range(reps):
+    for r in range(first, first + reps):
         gc.collect()
         c0, t0 = time.process_time(), time.perf_counter()
         kpis = simulate(sc, seed=seed, replication=r)
@@ -120,9 +122,11 @@ def bench_engine(s: Settings, figs: dict[str, Figure], clock: Clock, peers: bool
     if engine:  # warm-up: imports, caches, first-call costs (a whole replication of each
         # scenario: a short one left the Kaplan-Meier's first import of scipy.stats, about
         # 2 s, in the first repeat)
-        for sc in scs.values():
-            _timed_simulate(sc, s.seed + 1, 1)
-        mmc_simpy.run(2_000)
+        warm_events = {name: _timed_simulate(sc, s.seed + 1, 1)[2] for name, sc in scs.items()}
+        warm = mmc_simpy.run(2_000)
+        # the engine pairs' bare-SimPy half: as many events as one nacka-multi replication
+        pair_customers = max(100, round(warm_events["nacka-multi"]
+                                        / (warm["events"] / warm["customers"])))
         # the reference at the model's concurrency: as many events pending on average
         pending = model_pending(scs["nacka-multi"], s.seed)
         matched_c = mmc_simpy.servers_for_pending(pending, seed=s.seed)
@@ -148,6 +152,13 @@ def bench_engine(s: Settings, figs: dict[str, Figure], clock: Clock, peers: bool
                 gc.collect()
                 rows.setdefault("simpy", []).append(mmc_simpy.run(s.customers, seed=s.seed))
             tasks.append(("simpy", simpy_task))
+
+            def pairs_task(i: int = i) -> None:
+                for j in range(s.engine_pairs):
+                    rows.setdefault("pairs", []).append(
+                        _engine_pair(scs["nacka-multi"], s.seed, j, pair_customers,
+                                     model_first=(i + j) % 2 == 0))
+            tasks.append(("engine pairs", pairs_task))
 
             def matched_task() -> None:
                 gc.collect()
@@ -186,26 +197,75 @@ def bench_engine(s: Settings, figs: dict[str, Figure], clock: Clock, peers: bool
         _peer_figures(s, figs, peer_rows)
 
 
+def _engine_pair(sc: Any, seed: int, j: int, customers: int, model_first: bool
+                 ) -> dict[str, float]:
+    """One engine pair: replication ``j`` of the model and a bare-SimPy M/M/5 run of about as
+    many events (seed ``seed + j``), one right after the other, in the order given."""
+    out: dict[str, float] = {"pair": j, "model_first": float(model_first),
+                             "simpy_customers": customers}
+
+    def model() -> None:
+        wall, cpu, events = _timed_simulate(sc, seed, 1, first=j)
+        out.update(model_wall_s=wall, model_cpu_s=cpu, model_events=events)
+
+    def bare() -> None:
+        gc.collect()
+        r = mmc_simpy.run(customers, seed=seed + j)
+        out.update(simpy_wall_s=r["wall_s"], simpy_cpu_s=r["cpu_s"], simpy_events=r["events"])
+
+    for half in (model, bare) if model_first else (bare, model):
+        half()
+    return out
+
+
+def _pair_ratio(p: dict[str, float], clock: str) -> float:
+    return (p["model_events"] / p[f"model_{clock}_s"]) / (p["simpy_events"] / p[f"simpy_{clock}_s"])
+
+
 def _engine_figures(s: Settings, figs: dict[str, Figure],
                     rows: dict[str, list[dict[str, float]]]) -> None:
+    """The engine ratio: the median over every adjacent pair (``s.engine_pairs`` per repeat) of
+    the model's events/s over bare SimPy's; the host's speed, which drifts by tens of per cent
+    within minutes on a shared machine, is nearly the same for a pair's two halves."""
+    pairs = rows["pairs"]
+    f = figs["engine_overhead_ratio"]
+    f.samples = [_pair_ratio(p, "wall") for p in pairs]
+    f.value = median(f.samples)
+    g = figs["engine_overhead_ratio_cpu"]
+    g.samples = [_pair_ratio(p, "cpu") for p in pairs]
+    g.value = median(g.samples)
+
+    def pooled(ps: list[dict[str, float]]) -> float:
+        return ((sum(p["model_events"] for p in ps) / sum(p["model_wall_s"] for p in ps))
+                / (sum(p["simpy_events"] for p in ps) / sum(p["simpy_wall_s"] for p in ps)))
+
+    per_repeat = [pooled(pairs[k:k + s.engine_pairs])
+                  for k in range(0, len(pairs), s.engine_pairs)]
+    # the ratio as measured before the pairs: the long M/M/5 run and the model's replications
+    # as separate tasks of a repeat, tens of seconds apart (kept to show what pairing removes)
     simpy_eps = [r["events"] / r["wall_s"] for r in rows["simpy"]]
     multi = rows["nacka-multi"]
-    multi_eps = [r["events"] / r["wall_s"] for r in multi]
-    ratios = [m / b for m, b in zip(multi_eps, simpy_eps, strict=True)]
-    f = figs["engine_overhead_ratio"]
-    f.samples, f.value = ratios, median(ratios)
-    cpu_ratios = [(m["events"] / m["cpu_s"]) / (b["events"] / b["cpu_s"])
-                  for m, b in zip(multi, rows["simpy"], strict=True)]
-    figs["engine_overhead_ratio_cpu"].samples = cpu_ratios
-    figs["engine_overhead_ratio_cpu"].value = median(cpu_ratios)
-    f.detail = {"events_per_replication": median([r["events"] / r["reps"] for r in multi]),
+    far = [(m["events"] / m["wall_s"]) / b for m, b in zip(multi, simpy_eps, strict=True)]
+    f.detail = {"pairs": len(pairs), "pairs_per_repeat": s.engine_pairs,
+                "pair_quartiles": _quartiles(f.samples),
+                "pooled_per_repeat": per_repeat,
+                "model_first_median": median([r for r, p in zip(f.samples, pairs, strict=True)
+                                              if p["model_first"]] or [math.nan]),
+                "simpy_first_median": median([r for r, p in zip(f.samples, pairs, strict=True)
+                                              if not p["model_first"]] or [math.nan]),
+                "pair_simpy_customers": pairs[0]["simpy_customers"],
+                "events_per_replication": median([p["model_events"] for p in pairs]),
+                "far_apart_ratio": median(far), "far_apart_samples": far,
                 "simpy_events_per_customer": rows["simpy"][0]["events"] / s.customers,
-                "simpy_customers": s.customers, "model_reps_per_repeat": s.model_reps}
-    figs["simsource_events_per_s"].samples = multi_eps
-    figs["simsource_events_per_s"].value = median(multi_eps)
-    figs["simpy_events_per_s"].samples = simpy_eps
-    figs["simpy_events_per_s"].value = median(simpy_eps)
+                "simpy_customers_long_run": s.customers}
+    model_eps = [p["model_events"] / p["model_wall_s"] for p in pairs]
+    pair_simpy_eps = [p["simpy_events"] / p["simpy_wall_s"] for p in pairs]
+    figs["simsource_events_per_s"].samples = model_eps
+    figs["simsource_events_per_s"].value = median(model_eps)
+    figs["simpy_events_per_s"].samples = pair_simpy_eps
+    figs["simpy_events_per_s"].value = median(pair_simpy_eps)
     figs["simpy_events_per_s"].detail = {
+        "long_run_events_per_s": median(simpy_eps), "long_run_customers": s.customers,
         "mean_wait": median([r["mean_wait"] for r in rows["simpy"]]),
         "erlang_c_mean_wait": mmc_simpy.erlang_c_wait()}
     for name in s.scenarios:
@@ -221,6 +281,13 @@ def _engine_figures(s: Settings, figs: dict[str, Figure],
                                                              for r in rows[name]])}
         yps = [years / x for x in per_rep]
         yps_fig.samples, yps_fig.value = yps, median(yps)
+
+
+def _quartiles(xs: list[float]) -> list[float]:
+    """The lower quartile, median and upper quartile (the sample itself when there is one)."""
+    import statistics
+
+    return statistics.quantiles(xs, n=4) if len(xs) > 1 else [xs[0]] * 3
 
 
 def _pure_figure(figs: dict[str, Figure], rows: dict[str, list[dict[str, float]]],

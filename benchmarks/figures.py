@@ -22,6 +22,9 @@ class Settings:
     seed: int = 1
     customers: int = mmc_simpy.CUSTOMERS      # bare SimPy M/M/5 reference run
     model_reps: int = 2                       # replications per scenario and repeat
+    # the engine ratio: per repeat, this many adjacent pairs of one nacka-multi replication and
+    # a bare-SimPy M/M/5 run of as many events (each pair's two halves seconds apart)
+    engine_pairs: int = 8
     scenarios: tuple[str, ...] = ("nacka-multi", "nacka-transfer-2017")
     peer_customers: int = 10_000              # Ciw / salabim / SimPy comparison
     peer_repeats: int = 3
@@ -53,10 +56,10 @@ class Settings:
 
 
 _TINY = ("scenario.years=0.25", "scenario.warmup_years=0.1")
-QUICK = Settings(repeats=2, batch_repeats=2, bare_runs=2, bare_customers=500, customers=5_000,
-                 model_reps=1, peer_customers=500, peer_repeats=1, batch_n=4, batch_sets=_TINY,
-                 memory_small=2, memory_large=4, memory_sets=_TINY, store_n=4, pool_n=4,
-                 pool_sets=_TINY, app_pause=0.0, app_repeats=1, calibrate_budget=100,
+QUICK = Settings(repeats=2, engine_pairs=2, batch_repeats=2, bare_runs=2, bare_customers=500,
+                 customers=5_000, model_reps=1, peer_customers=500, peer_repeats=1, batch_n=4,
+                 batch_sets=_TINY, memory_small=2, memory_large=4, memory_sets=_TINY, store_n=4,
+                 pool_n=4, pool_sets=_TINY, app_pause=0.0, app_repeats=1, calibrate_budget=100,
                  explore_futures=2, explore_replications=1, design_repeats=1,
                  design_sets=_TINY)
 

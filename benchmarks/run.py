@@ -8,7 +8,8 @@
 Writes ``benchmarks/results/latest.json`` (or ``--json PATH``) and prints a table of every
 figure with its target and whether it is met. Timed figures are the median of ``--repeats``
 (default 5; 9 pairs of commands for parallel efficiency, the noisiest, each beside the same
-pair in bare SimPy) interleaved repeats:
+pair in bare SimPy; the engine ratio over 8 adjacent pairs per repeat of a replication and a
+bare-SimPy run of as many events) interleaved repeats:
 each repeat runs every contender once, in a rotated order, so drift on a shared, noisy machine
 hits all of them alike. See docs/performance.md.
 
