@@ -66,6 +66,9 @@ def machine() -> dict[str, Any]:
                             "numpy": numpy.__version__, "model": native.describe()}
     with contextlib.suppress(OSError, AttributeError):
         info["load_avg_start"] = list(os.getloadavg())
+    steal = _steal_s()
+    if steal is not None:
+        info["cpu_steal_s_start"] = steal
     for mod in ("ciw", "salabim"):
         try:
             info[mod] = __import__(mod).__version__
@@ -126,6 +129,10 @@ def run_suite(s: Settings, parts: Sequence[str], clock: Clock) -> dict[str, Any]
         report["profile"] = clean(profile_model(s.profile_reps, s.seed))
     with contextlib.suppress(OSError, AttributeError):
         info["load_avg_end"] = list(os.getloadavg())
+    steal = _steal_s()
+    if steal is not None and "cpu_steal_s_start" in info and clock.elapsed > 0:
+        info["cpu_steal_share"] = ((steal - info.pop("cpu_steal_s_start"))
+                                   / (clock.elapsed * (info["cpus"] or 1)))
     report["elapsed_s"] = round(clock.elapsed, 1)
     report["_table"] = table(figs)
     return report
@@ -171,12 +178,8 @@ def main(argv: Sequence[str] | None = None) -> int:
           f"{' (QUICK: sizes too small to mean anything)' if a.quick else ''}; "
           f"{info_line(report['machine'])}")
     print(text)
-    load = max(report["machine"].get("load_avg_start", [0.0])[:1]
-               + report["machine"].get("load_avg_end", [0.0])[:1])
-    if load > (report["machine"]["cpus"] or 1):
-        print(f"\nwarning: load average {load:.1f} on {report['machine']['cpus']} CPUs: other "
-              "work shared the machine; wall-time figures (parallel efficiency, start-up) "
-              "suffer most")
+    for line in load_lines(report["machine"]):
+        print(f"\n{line}")
     if "profile" in report:
         print("\nprofile, own time (cProfile, "
               f"{report['profile']['replications']} nacka-multi replications):")
@@ -187,6 +190,46 @@ def main(argv: Sequence[str] | None = None) -> int:
             print(f"  {g['own_pct']:5.1f} %  {g['group']}")
     print(f"\nwritten {a.json} in {report['elapsed_s']:.0f} s")
     return 0
+
+
+def _steal_s() -> float | None:
+    """CPU seconds the hypervisor gave to others while this machine's CPUs wanted to run
+    (``steal``, all CPUs), or None where it is not known."""
+    try:
+        import psutil
+    except ImportError:
+        return None
+    return getattr(psutil.cpu_times(), "steal", None)
+
+
+#: the share of the CPUs' time taken by the hypervisor above which a run is flagged
+STEAL_WARNING = 0.05
+
+
+def load_lines(m: dict[str, Any]) -> list[str]:
+    """What the table's end says about the machine's load: a warning when other work was
+    running as the suite started (the load average then) or the hypervisor took more than
+    ``STEAL_WARNING`` of the CPUs' time; the load at the end counts the suite's own ``-j 2``
+    parts, so it is only reported."""
+    cpus = m.get("cpus") or 1
+    start = m.get("load_avg_start", [None])[0]
+    end = m.get("load_avg_end", [None])[0]
+    steal = m.get("cpu_steal_share")
+    lines = []
+    if start is not None and start > cpus:
+        lines.append(f"warning: load average {start:.1f} on {cpus} CPUs when the suite started: "
+                     "other work shared the machine; wall-time figures (parallel efficiency, "
+                     "start-up) suffer most")
+    if steal is not None and steal > STEAL_WARNING:
+        lines.append(f"warning: the hypervisor took {steal:.0%} of the CPUs' time (steal): "
+                     "the host was shared; every timed figure suffers")
+    parts = [f"load average {start:.1f} at the start" if start is not None else "",
+             f"{end:.1f} at the end (the suite's own parallel parts included)"
+             if end is not None else "",
+             f"CPU steal {steal:.1%}" if steal is not None else ""]
+    if any(parts):
+        lines.append("machine: " + ", ".join(x for x in parts if x))
+    return lines
 
 
 def info_line(m: dict[str, Any]) -> str:

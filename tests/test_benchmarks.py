@@ -105,6 +105,23 @@ def test_the_engine_ratio_is_taken_pair_by_pair_so_a_drifting_host_cancels() -> 
     assert figs["simpy_events_per_s"].detail["long_run_events_per_s"] == pytest.approx(1e6)
 
 
+def test_the_load_warning_names_other_work_not_the_suites_own() -> None:
+    """The 1-minute load at the end counts the suite's own -j 2 parts: reported, no warning.
+    Load before the suite began, or CPU time the hypervisor gave to others, is a warning."""
+    from benchmarks.run import load_lines
+
+    own = load_lines({"cpus": 2, "load_avg_start": [0.9], "load_avg_end": [3.0],
+                      "cpu_steal_share": 0.01})
+    assert not [x for x in own if x.startswith("warning")]
+    assert "3.0 at the end" in own[-1]
+    assert "CPU steal 1.0%" in own[-1]
+    busy = load_lines({"cpus": 2, "load_avg_start": [4.5], "load_avg_end": [3.0]})
+    assert busy[0].startswith("warning: load average 4.5 on 2 CPUs when the suite started")
+    stolen = load_lines({"cpus": 2, "load_avg_start": [0.5], "cpu_steal_share": 0.12})
+    assert stolen[0].startswith("warning: the hypervisor took 12%")
+    assert load_lines({"cpus": 2}) == []
+
+
 def test_unknown_part_is_refused(capsys: pytest.CaptureFixture[str]) -> None:
     with pytest.raises(SystemExit) as exc:
         main(["--only", "engine,nonsense"])
