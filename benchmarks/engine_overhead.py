@@ -287,7 +287,7 @@ def _quartiles(xs: list[float]) -> list[float]:
     """The lower quartile, median and upper quartile (the sample itself when there is one)."""
     import statistics
 
-    return statistics.quantiles(xs, n=4) if len(xs) > 1 else [xs[0]] * 3
+    return statistics.quantiles(xs, n=4, method="inclusive") if len(xs) > 1 else [xs[0]] * 3
 
 
 def _pure_figure(figs: dict[str, Figure], rows: dict[str, list[dict[str, float]]],

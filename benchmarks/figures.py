@@ -23,7 +23,7 @@ class Settings:
     customers: int = mmc_simpy.CUSTOMERS      # bare SimPy M/M/5 reference run
     model_reps: int = 2                       # replications per scenario and repeat
     # the engine ratio: per repeat, this many adjacent pairs of one nacka-multi replication and
-    # a bare-SimPy M/M/5 run of as many events (each pair's two halves seconds apart)
+    # a bare-SimPy M/M/5 run of as many events (each pair's two halves back to back)
     engine_pairs: int = 8
     scenarios: tuple[str, ...] = ("nacka-multi", "nacka-transfer-2017")
     peer_customers: int = 10_000              # Ciw / salabim / SimPy comparison
