@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import gc
 import json
-import math
 import os
 import subprocess
 import sys
@@ -14,7 +13,7 @@ from collections.abc import Callable
 from typing import Any
 
 from benchmarks import mmc_ciw, mmc_salabim, mmc_simpy
-from benchmarks.figures import Figure, Settings, median
+from benchmarks.figures import Figure, Settings, median, quartiles
 from benchmarks.harness import ROOT, Clock, rotated
 
 
@@ -247,12 +246,12 @@ def _engine_figures(s: Settings, figs: dict[str, Figure],
     multi = rows["nacka-multi"]
     far = [(m["events"] / m["wall_s"]) / b for m, b in zip(multi, simpy_eps, strict=True)]
     f.detail = {"pairs": len(pairs), "pairs_per_repeat": s.engine_pairs,
-                "pair_quartiles": _quartiles(f.samples),
+                "pair_quartiles": quartiles(f.samples),
                 "pooled_per_repeat": per_repeat,
                 "model_first_median": median([r for r, p in zip(f.samples, pairs, strict=True)
-                                              if p["model_first"]] or [math.nan]),
+                                              if p["model_first"]]),
                 "simpy_first_median": median([r for r, p in zip(f.samples, pairs, strict=True)
-                                              if not p["model_first"]] or [math.nan]),
+                                              if not p["model_first"]]),
                 "pair_simpy_customers": pairs[0]["simpy_customers"],
                 "events_per_replication": median([p["model_events"] for p in pairs]),
                 "far_apart_ratio": median(far), "far_apart_samples": far,
@@ -281,13 +280,6 @@ def _engine_figures(s: Settings, figs: dict[str, Figure],
                                                              for r in rows[name]])}
         yps = [years / x for x in per_rep]
         yps_fig.samples, yps_fig.value = yps, median(yps)
-
-
-def _quartiles(xs: list[float]) -> list[float]:
-    """The lower quartile, median and upper quartile (the sample itself when there is one)."""
-    import statistics
-
-    return statistics.quantiles(xs, n=4, method="inclusive") if len(xs) > 1 else [xs[0]] * 3
 
 
 def _pure_figure(figs: dict[str, Figure], rows: dict[str, list[dict[str, float]]],

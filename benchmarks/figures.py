@@ -185,6 +185,11 @@ def median(xs: Sequence[float]) -> float | None:
     return statistics.median(xs) if xs else None
 
 
+def quartiles(xs: Sequence[float]) -> list[float]:
+    """The lower quartile, median and upper quartile, within the samples (the sample itself
+    when there is one)."""
+    return statistics.quantiles(xs, n=4, method="inclusive") if len(xs) > 1 else [xs[0]] * 3
+
 
 # ---- report ------------------------------------------------------------------------------------
 def table(figs: dict[str, Figure]) -> str:
